@@ -1,0 +1,1 @@
+"""Host-side tools: image conversion, Paddle reference, simulator runs, log parsing, reports."""
