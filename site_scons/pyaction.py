@@ -27,16 +27,18 @@ def module_command(env, module, argv):
     return [python_exe(env), "-m", module] + [str(a) for a in argv]
 
 
-def run_checked(env, cmd, target):
+def run_checked(env, cmd, target, keep_on_failure=False):
     """Run cmd from the repository root; on failure remove the targets so
-    nothing half-written can look up to date, and raise one clear error."""
+    nothing half-written can look up to date (unless the step writes a record
+    of the failure on purpose, like a simulator log), and raise one clear error.
+    SCons stores no signature for a failed step, so it runs again next time."""
     root = env.Dir("#").abspath
     proc_env = dict(os.environ)
     proc_env.update({k: str(v) for k, v in env.get("SUBPROCESS_ENV", {}).items()})
     proc_env["PYTHONPATH"] = root + os.pathsep + proc_env.get("PYTHONPATH", "")
     rc = subprocess.call(cmd, cwd=root, env=proc_env)
     if rc != 0:
-        for t in target:
+        for t in ([] if keep_on_failure else target):
             path = t.abspath
             if os.path.isfile(path):
                 os.remove(path)
@@ -46,11 +48,12 @@ def run_checked(env, cmd, target):
     return 0
 
 
-def module_action(module, argv_fn, comstr):
+def module_action(module, argv_fn, comstr, keep_on_failure=False):
     """argv_fn(target, source, env) -> list of arguments after ``-m module``."""
 
     def execute(target, source, env):
-        return run_checked(env, module_command(env, module, argv_fn(target, source, env)), target)
+        return run_checked(env, module_command(env, module, argv_fn(target, source, env)),
+                           target, keep_on_failure)
 
     def show(target, source, env):
         quiet = env.subst(comstr, target=target, source=source) if comstr else ""
