@@ -90,11 +90,15 @@ __attribute__((noreturn, used)) void fault_report(const uint32_t *frame, uint32_
   const uint32_t exception = ipsr & 0x1FFu;
   const uint32_t cfsr = SCB_CFSR;
 
-  uart_puts("\nFAULT: ");
+  /* First line "<name> (exception n) at PC 0x...": host/logparse.py keys
+     fault detection on a line that starts with the exception's name. */
+  uart_putc('\n');
   uart_puts(exception_name(exception));
   uart_puts(" (exception ");
   uart_put_decimal(exception);
-  uart_puts(")\n");
+  uart_puts(") at PC ");
+  uart_put_hex32(frame[6]);
+  uart_putc('\n');
   print_register("  CFSR  ", cfsr);
   print_register("  HFSR  ", SCB_HFSR);
   print_register("  SFSR  ", SAU_SFSR);
