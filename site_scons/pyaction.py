@@ -56,7 +56,7 @@ def module_action(module, argv_fn, comstr, keep_on_failure=False):
                            target, keep_on_failure)
 
     def show(target, source, env):
-        quiet = env.subst(comstr, target=target, source=source) if comstr else ""
+        quiet = env.subst(comstr, raw=1, target=target, source=source) if comstr else ""
         if quiet:
             return quiet
         cmd = module_command(env, module, argv_fn(target, source, env))

@@ -81,7 +81,7 @@ def memory_region(address):
 
 def _firmware(env, target, sources, LINKSCRIPT, **kw):
     """Compile ``sources`` and link them into ``target`` (an ELF) with ``LINKSCRIPT``."""
-    linkscript = env.File(LINKSCRIPT)
+    linkscript = env.File(LINKSCRIPT).srcnode()  # no copy in the variant dir
     nodes = env.Program(target, sources,
                         LINKFLAGS=env["LINKFLAGS"] + ["-T", linkscript.path,
                                                       "-Wl,-Map,${TARGETS[1]}"],

@@ -1,0 +1,1 @@
+from graph_helpers import tree  # noqa: F401  (the fixture)

@@ -1,0 +1,69 @@
+"""The firmware half of the graph: incremental rebuilds and clear failures."""
+import json
+import os
+
+from graph_helpers import actions
+
+
+def test_deploy_runs_then_noop_runs_nothing(tree):
+    rc, out = tree.scons("deploy")
+    assert "RUN" in " ".join(actions(out))
+    assert "instructions:" in out and "EXITTHESIM" in out
+    status = json.load(open(tree.file("build/run/platform_check/run.status")))
+    assert status["passed"] is True and status["run_status"] == 0
+
+    rc, out = tree.scons("deploy")
+    assert actions(out) == [], out
+
+
+def test_editing_one_app_source_rebuilds_only_its_chain(tree):
+    tree.scons("deploy")
+    tree.edit("firmware/app/platform_check/main.c", 'printf("check: ', 'printf("checked: ')
+    rc, out = tree.scons("deploy")
+    assert sorted(actions(out)) == sorted(["CC build/firmware/app/platform_check/main.o",
+                    "LINK build/firmware/platform_check.elf",
+                    "SIZE build/firmware/platform_check.elf.size.json",
+                    "RUN build/firmware/platform_check.elf"]), out
+
+
+def test_changing_the_simulator_timeout_reruns_only_the_simulator(tree):
+    tree.scons("deploy")
+    rc, out = tree.scons("deploy", "timeout=321")
+    assert actions(out) == ["RUN build/firmware/platform_check.elf"], out
+
+
+def test_fault_fails_deploy_with_one_clear_line(tree):
+    rc, out = tree.scons("deploy", "app=fault_demo", check=False)
+    assert rc != 0
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "firmware fault" in errors[0], out
+    status = json.load(open(tree.file("build/run/fault_demo/run.status")))
+    assert status["passed"] is False
+
+
+def test_hang_is_stopped_by_the_timeout(tree):
+    rc, out = tree.scons("deploy", "app=hang_demo", "timeout=3", check=False)
+    assert rc != 0
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "hangs" in errors[0], out
+    assert json.load(open(tree.file("build/run/hang_demo/run.status")))["passed"] is False
+
+
+def test_bad_settings_are_one_line_and_nonzero(tree):
+    for args, words in [(["simulator=renode"], "must be one of qemu, fvp"),
+                        (["timeout=never"], "whole number"),
+                        (["bogus=1"], "unknown option 'bogus=1'"),
+                        (["app=nope"], "no such firmware app")]:
+        rc, out = tree.scons("deploy", *args, check=False)
+        assert rc == 2, out
+        assert out.strip().startswith("error:") and words in out and out.strip().count("\n") == 0, out
+
+
+def test_missing_toolchain_and_simulator(tree):
+    rc, out = tree.scons("deploy", "gcc_prefix=/nonexistent/arm-none-eabi-", check=False)
+    assert rc == 2 and "toolchain" in out and out.strip().count("\n") == 0, out
+    rc, out = tree.scons("deploy", "qemu_binary=/nonexistent/qemu", check=False)
+    assert rc != 0
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "not found" in errors[0], out
+    assert not os.path.exists(tree.file("build/run/platform_check/run.status"))
