@@ -38,6 +38,11 @@ void platform_print_instructions(uint64_t instructions) {
   printf("instructions: %s\n", format_u64(instructions, text));
 }
 
+void platform_print_kernel_instructions(unsigned index, const char *name, uint64_t instructions) {
+  char text[21];
+  printf("kernel: %u %s instructions: %s\n", index, name, format_u64(instructions, text));
+}
+
 const char *platform_region_name(const void *addr) {
   /* Secure and Non-secure aliases differ only in bit 28. */
   const uintptr_t a = (uintptr_t)addr & ~(uintptr_t)0x10000000u;

@@ -32,6 +32,10 @@ char *format_u64(uint64_t value, char text[21]);
 /* Prints the log contract line "instructions: <n>" (read by host/logparse.py). */
 void platform_print_instructions(uint64_t instructions);
 
+/* Prints the per-kernel profile line "kernel: <index> <name> instructions: <n>"
+   (issue 7's bench build; read by host/logparse.py). */
+void platform_print_kernel_instructions(unsigned index, const char *name, uint64_t instructions);
+
 /* UART, fault exceptions, counter, unbuffered stdout. Run by startup. */
 void platform_init(void);
 
