@@ -1,0 +1,60 @@
+"""``python -m codegen --model-dir DIR --input-shape 1,3,48,320 --out OUTDIR``
+
+Compiles a Paddle inference model into dependency-free C (see compiler.py).
+User errors print one line ``codegen: error: ...`` and exit 2; no output file
+is left behind in OUTDIR on any failure.
+"""
+import argparse
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Native libraries (paddle2onnx, TVM) print to fd 1; keep stdout for results."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m codegen", description=__doc__.splitlines()[0])
+    ap.add_argument("--model-dir", required=True)
+    ap.add_argument("--input-shape", default=None,
+                    help="fixed input shape, e.g. 1,3,48,320 (needed for dynamic models)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--backend", choices=["c", "llvm-mve"], default="c")
+    ap.add_argument("--schedule", choices=["best", "stock"], default="best")
+    args = ap.parse_args(argv)
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    from .errors import CodegenError
+    from . import compiler, frontend
+    try:
+        with stdout_to_stderr():
+            shape = frontend.parse_shape(args.input_shape) if args.input_shape else None
+            files, report = compiler.build(args.model_dir, shape, args.backend, args.schedule)
+            compiler.write_outputs(args.out, files)
+    except CodegenError as err:
+        compiler.clear_outputs(args.out)
+        print("codegen: error: %s" % err, file=sys.stderr)
+        return 2
+    except BaseException:
+        compiler.clear_outputs(args.out)
+        raise
+    t = report["totals"]
+    print("codegen: %d kernel calls, %d MACs, arena %d B (lower bound %d), weights %d B, %.1f s"
+          % (t["kernel_calls"], t["macs"], t["arena_bytes"], t["peak_live_lower_bound"],
+             t["weights_bytes"], report["timing_seconds"]["total"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""The whole pipeline: model dir -> output dir, atomically.
+
+frontend (Paddle -> static ONNX) -> graph (Relax import, passes, call list)
+-> schedule (tuning-free TIR) -> lower (plain C ABI, C or LLVM/MVE)
+-> planner (arena offsets) -> emit (files). See docs in each module.
+"""
+import os
+import re
+import shutil
+import tempfile
+import time
+
+from . import emit, frontend, graph as graphmod, lower, planner, schedule as schedmod
+from .errors import CodegenError
+
+OUTPUTS = {"c": ("kernels.c", "model.c", "model.h", "weights.bin", "report.json"),
+           "llvm-mve": ("kernels.o", "model.c", "model.h", "weights.bin", "report.json")}
+ALL_OUTPUTS = sorted(set(OUTPUTS["c"]) | set(OUTPUTS["llvm-mve"]))
+STACK_LIMIT_BYTES = 1024
+_STACK_ARRAY = re.compile(r"^\s+(?:float|double|int\d+_t|uint\d+_t) \w+\[(\d+)\];")
+_C_SIZES = {"float": 4, "double": 8}
+
+
+def _stack_hogs(c_source, limit):
+    """Kernel symbols whose generated C declares a local array > limit bytes."""
+    hogs, current = set(), None
+    for line in c_source.splitlines():
+        m = emit._DEF.match(line)
+        if m:
+            current = m.group(1)
+            continue
+        m = _STACK_ARRAY.match(line)
+        if m and current:
+            ctype = line.split()[0]
+            size = int(m.group(1)) * _C_SIZES.get(ctype, int(re.sub(r"\D", "", ctype) or 8) // 8)
+            if size > limit:
+                hogs.add(current)
+    return hogs
+
+
+def _intervals(g):
+    """Lifetimes of every arena tensor (temps, scratch), by call index."""
+    start, end = {}, {}
+    for k, c in enumerate(g.calls):
+        for j, name in enumerate(c.args):
+            t = g.tensors[name]
+            root = t.alias_of or name
+            if g.tensors[root].kind not in ("temp", "scratch"):
+                continue
+            if j >= c.num_inputs and root not in start:
+                start[root] = k
+            end[root] = max(end.get(root, k), k)
+    return [planner.Interval(n, planner.align(g.tensors[n].nbytes), start[n], end[n])
+            for n in sorted(start)]
+
+
+def build(model_dir, input_shape, backend="c", schedule="best"):
+    """-> (files {name: bytes}, report dict). Raises CodegenError for user errors."""
+    if backend not in OUTPUTS:
+        raise CodegenError("unknown backend %r (c or llvm-mve)" % backend)
+    if schedule not in ("best", "stock"):
+        raise CodegenError("unknown schedule %r (best or stock)" % schedule)
+    t0 = time.monotonic()
+    model, in_name, shape, _pred = frontend.load(model_dir, input_shape)
+    t_front = time.monotonic()
+    mod = graphmod.to_relax(model, in_name, shape)
+    g = graphmod.extract(mod)
+    t_relax = time.monotonic()
+
+    used = sorted({c.kernel for c in g.calls})
+    funcs = {k: schedmod.schedule(g.funcs[k], schedule) for k in used}
+    scratch = {}
+    if schedule == "stock":
+        for k in used:
+            funcs[k], scratch[k] = lower.lift_scratch(funcs[k], STACK_LIMIT_BYTES)
+    symbols = {emit.KERNEL_PREFIX + k: f for k, f in funcs.items()}
+    n_inputs = {}
+    for c in g.calls:
+        n_inputs[emit.KERNEL_PREFIX + c.kernel] = c.num_inputs
+    c_src = lower.build_c(symbols)
+    hogs = _stack_hogs(c_src, STACK_LIMIT_BYTES)
+    if hogs:  # fall back to arena scratch for what the schedule left behind
+        for sym in sorted(hogs):
+            k = sym[len(emit.KERNEL_PREFIX):]
+            funcs[k], scratch[k] = lower.lift_scratch(funcs[k], STACK_LIMIT_BYTES)
+        symbols = {emit.KERNEL_PREFIX + k: f for k, f in funcs.items()}
+        c_src = lower.build_c(symbols)
+    kernels_c, signatures = emit.clean_kernels_c(c_src, n_inputs)
+    for k, c in enumerate(g.calls):
+        for j, (shp, dt) in enumerate(scratch.get(c.kernel, [])):
+            name = "scratch%d_%d" % (k, j)
+            g.tensors[name] = graphmod.Tensor(name, shp, dt, "scratch",
+                                              graphmod._nbytes(shp, dt))
+            c.args.append(name)
+    files = {}
+    if backend == "c":
+        files["kernels.c"] = kernels_c.encode()
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            obj = os.path.join(tmp, "kernels.o")
+            lower.build_llvm_object(symbols, obj)
+            with open(obj, "rb") as f:
+                files["kernels.o"] = f.read()
+    t_kernels = time.monotonic()
+
+    intervals = _intervals(g)
+    arena, offsets, ordering = planner.plan(intervals)
+    planner.check(intervals, offsets)
+    bound = planner.lower_bound(intervals)
+    blob, const_offsets = emit.weights_blob(g.consts)
+    crc = emit.crc32(blob)
+    files["weights.bin"] = blob
+    files["model.h"] = emit.model_h(g, arena, len(blob), crc).encode()
+    files["model.c"] = emit.model_c(g, offsets, const_offsets, signatures, arena).encode()
+    try:
+        relax_plan = graphmod.relax_static_plan_bytes(mod)
+    except Exception as err:  # a comparison only: never fail the build on it
+        relax_plan = "failed: %s" % str(err).splitlines()[0]
+    report = _report(g, offsets, const_offsets, intervals, arena, bound, relax_plan,
+                     ordering, blob, crc, backend, schedule, shape, used)
+    report["timing_seconds"] = {"paddle_to_onnx": round(t_front - t0, 2),
+                                "relax": round(t_relax - t_front, 2),
+                                "kernels": round(t_kernels - t_relax, 2),
+                                "total": round(time.monotonic() - t0, 2)}
+    files["report.json"] = emit.report_json(report).encode()
+    return files, report
+
+
+def _where(g, name, offsets, const_offsets):
+    t = g.tensors[name]
+    root = g.tensors[t.alias_of] if t.alias_of else t
+    if root.kind == "const":
+        return {"weights_offset": const_offsets[root.const_index]}
+    if root.kind in ("input", "output"):
+        return {"external": root.kind}
+    return {"arena_offset": offsets[root.name]}
+
+
+def _report(g, offsets, const_offsets, intervals, arena, bound, relax_plan, ordering,
+            blob, crc, backend, schedule, shape, used):
+    kernels = []
+    for k, c in enumerate(g.calls):
+        def desc(name):
+            d = {"tensor": name, "shape": g.tensors[name].shape, "dtype": g.tensors[name].dtype}
+            d.update(_where(g, name, offsets, const_offsets))
+            return d
+        kernels.append({"index": k, "kernel": emit.KERNEL_PREFIX + c.kernel, "ops": c.ops,
+                        "macs": c.macs,
+                        "inputs": [desc(n) for n in c.args[:c.num_inputs]],
+                        "output": desc(c.args[c.num_inputs]),
+                        "scratch": [desc(n) for n in c.args[c.num_inputs + 1:]]})
+    params = sum(int(a.size) for a in g.consts)
+    return {
+        "backend": backend, "schedule": schedule, "input_shape": shape,
+        "output_shape": g.tensors[g.output].shape,
+        "kernels": kernels,
+        "totals": {
+            "kernel_calls": len(g.calls), "primfuncs": len(used),
+            "params": params, "weights_bytes": len(blob), "weights_crc32": "0x%08X" % crc,
+            "macs": sum(c.macs for c in g.calls),
+            "arena_bytes": arena, "peak_live_lower_bound": bound,
+            "arena_equals_lower_bound": arena == bound,
+            "planner_ordering": ordering,
+            "relax_static_plan_bytes": relax_plan,
+            "no_reuse_bytes": sum(iv.size for iv in intervals),
+            "scratch_tensors": sum(1 for t in g.tensors.values() if t.kind == "scratch"),
+        },
+    }
+
+
+def write_outputs(out_dir, files):
+    """Replace the output directory's files all at once: stale outputs are
+    removed first, new ones are renamed into place from a sibling temp dir."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name in ALL_OUTPUTS:
+        path = os.path.join(out_dir, name)
+        if os.path.exists(path):
+            os.remove(path)
+    tmp = tempfile.mkdtemp(prefix=".codegen-", dir=out_dir)
+    try:
+        for name in sorted(files):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(files[name])
+        for name in sorted(files):
+            os.replace(os.path.join(tmp, name), os.path.join(out_dir, name))
+    except BaseException:
+        for name in ALL_OUTPUTS:
+            path = os.path.join(out_dir, name)
+            if os.path.exists(path):
+                os.remove(path)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def clear_outputs(out_dir):
+    for name in ALL_OUTPUTS:
+        path = os.path.join(out_dir, name)
+        if os.path.exists(path):
+            os.remove(path)

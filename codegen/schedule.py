@@ -1,0 +1,149 @@
+"""Tuning-free TIR schedules that leave no workspace.
+
+LegalizeOps gives every fused kernel one full-size intermediate buffer per
+stage (pad, conv, each elementwise op of the tail...). Compiled as is they
+need megabytes of workspace. The ``best`` schedule removes them with a few
+rules that need no search:
+
+1. inline every injective stage (pad, bias add, activation pieces) into its
+   consumers, except where that would put a reduction's result inside another
+   reduction's inner loop (softmax feeding a matmul: an exp per MAC);
+2. move each remaining producer (conv, matmul, mean, max, sum) under its
+   consumer's loops, at the deepest loop where that causes no recomputation
+   (checked by counting block executions before and after), so its buffer
+   shrinks to a scalar or a row;
+3. hoist every reduction's init out of its reduction loops
+   (``decompose_reduction``), so inner loops carry no ``if (k == 0)``.
+
+Whatever buffer still remains is handled by lower.lift_scratch (stack if
+small, else an arena tensor), never a run-time allocation.
+
+``stock`` keeps the legalized TIR untouched (the baseline for issue 7).
+"""
+from tvm import s_tir
+from tvm.ir import IRModule
+
+_REDUCE = 2  # tirx.IterVar.CommReduce
+
+
+def _is_reduction(sch, block):
+    return any(iv.iter_type == _REDUCE for iv in sch.get(block).iter_vars)
+
+
+def _name(sch, block):
+    return sch.get(block).name_hint
+
+
+def _blocks(sch):
+    return sch.get_child_blocks(sch.get_sblock("root"))
+
+
+def _executions(sch, block):
+    n = 1
+    for lp in sch.get_loops(block):
+        n *= int(sch.get(lp).extent)
+    return n
+
+
+def _inline_injective(sch, outputs):
+    """Rule 1. Repeats until no stage can be inlined any more."""
+    changed = True
+    while changed:
+        changed = False
+        for block in _blocks(sch):
+            if _name(sch, block) in outputs or _is_reduction(sch, block):
+                continue
+            after_reduction = any(_is_reduction(sch, p) for p in sch.get_producers(block))
+            if after_reduction and any(_is_reduction(sch, c) for c in sch.get_consumers(block)):
+                continue
+            try:
+                sch.compute_inline(block)
+            except s_tir.ScheduleError:
+                continue
+            changed = True
+            break
+    # An injective stage kept alive by the rule above may still absorb its
+    # elementwise consumers.
+    for block in _blocks(sch):
+        if _name(sch, block) in outputs or _is_reduction(sch, block):
+            continue
+        try:
+            sch.reverse_compute_inline(block)
+        except s_tir.ScheduleError:
+            pass
+
+
+def _try_compute_at(sch, block):
+    """Rule 2 for one producer: deepest consumer loop with no recomputation."""
+    before = _executions(sch, block)
+    name = _name(sch, block)
+    for consumer in sch.get_consumers(block):
+        loops = sch.get_loops(consumer)
+        for depth in range(len(loops), 0, -1):
+            trial = sch.copy()
+            try:
+                trial.compute_at(trial.get_sblock(name), trial.get_loops(
+                    trial.get_sblock(_name(sch, consumer)))[depth - 1],
+                    preserve_unit_loops=True)
+            except s_tir.ScheduleError:
+                continue
+            if _executions(trial, trial.get_sblock(name)) != before:
+                continue  # would recompute the producer
+            sch.compute_at(block, loops[depth - 1], preserve_unit_loops=True)
+            return True
+    return False
+
+
+def _compute_at_consumers(sch, outputs):
+    done = set()
+    progress = True
+    while progress:
+        progress = False
+        for block in reversed(_blocks(sch)):
+            name = _name(sch, block)
+            if name in outputs or name in done or not sch.get_consumers(block):
+                continue
+            done.add(name)
+            if _try_compute_at(sch, block):
+                progress = True
+                break
+
+
+def _all_blocks(sch, parent=None):
+    parent = sch.get_sblock("root") if parent is None else parent
+    for child in sch.get_child_blocks(parent):
+        yield child
+        yield from _all_blocks(sch, child)
+
+
+def _decompose_reductions(sch):
+    """Rule 3: the init goes right above the outermost reduction loop."""
+    names = [_name(sch, b) for b in _all_blocks(sch)]
+    for name in names:
+        block = sch.get_sblock(name)
+        if not _is_reduction(sch, block) or sch.get(block).init is None:
+            continue
+        count = len(sch.get_loops(block))
+        for i in reversed(range(count)):
+            trial = sch.copy()
+            try:
+                trial.decompose_reduction(trial.get_sblock(name),
+                                          trial.get_loops(trial.get_sblock(name))[i])
+            except s_tir.ScheduleError:
+                continue
+            sch.decompose_reduction(block, sch.get_loops(block)[i])
+            break
+
+
+def schedule(func, mode="best"):
+    """Return a scheduled copy of one legalized/fused PrimFunc."""
+    if mode == "stock":
+        return func
+    if mode != "best":
+        raise ValueError("unknown schedule %r" % mode)
+    sch = s_tir.Schedule(IRModule({"main": func}))
+    outputs = {_name(sch, b) for b in sch.get_output_blocks(sch.get_sblock("root"))}
+    _inline_injective(sch, outputs)
+    _compute_at_consumers(sch, outputs)
+    _decompose_reductions(sch)
+    return sch.mod["main"]
