@@ -1,0 +1,148 @@
+"""The Corstone-300 platform on QEMU, built with plain arm-none-eabi-gcc (no SCons):
+the apps' behaviour, the log contract, the memory placement and the counter.
+
+Skipped when the toolchain or QEMU is missing (./scons installs both).
+"""
+import os
+import re
+import shutil
+import subprocess
+import zlib
+
+import pytest
+
+from host import logparse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIRMWARE = os.path.join(ROOT, "firmware")
+PLATFORM = os.path.join(FIRMWARE, "platform")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+GCC = "arm-none-eabi-gcc"
+QEMU = "qemu-system-arm"
+CPU = ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"]
+CFLAGS = CPU + ["-O3", "-g", "-std=c11", "-ffreestanding", "-ffunction-sections", "-fdata-sections",
+                "-Wall", "-Wextra", "-Werror", "-I", PLATFORM]
+LDFLAGS = CPU + ["-nostartfiles", "--specs=nano.specs", "-u", "_printf_float", "-Wl,--gc-sections",
+                 "-T", os.path.join(PLATFORM, "corstone300.ld")]
+PLATFORM_SOURCES = ["startup.c", "platform.c", "uart.c", "retarget.c", "fault.c", "counter.c",
+                    "exit.c", "crc32.c"]
+
+pytestmark = pytest.mark.skipif(shutil.which(GCC) is None or shutil.which(QEMU) is None,
+                                reason="needs arm-none-eabi-gcc and qemu-system-arm")
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    """build(name, sources, extra_objects=()) -> ELF path; platform objects compiled once."""
+    out = tmp_path_factory.mktemp("firmware")
+    objects = []
+    for source in PLATFORM_SOURCES:
+        obj = str(out / (source + ".o"))
+        subprocess.run([GCC] + CFLAGS + ["-c", os.path.join(PLATFORM, source), "-o", obj],
+                       check=True, capture_output=True, text=True)
+        objects.append(obj)
+
+    def _build(name, sources, extra_objects=()):
+        elf = str(out / (name + ".elf"))
+        result = subprocess.run([GCC] + CFLAGS + list(sources) + objects + list(extra_objects)
+                                + LDFLAGS + ["-lm", "-o", elf], capture_output=True, text=True)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        return elf
+
+    _build.out = out
+    return _build
+
+
+def run_qemu(elf, timeout=60):
+    """(UART text, QEMU exit code or None when the timeout killed it)."""
+    cmd = [QEMU, "-machine", "mps3-an547", "-display", "none", "-serial", "stdio", "-monitor", "none",
+           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel", elf]
+    try:
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        return (expired.stdout or b"").decode(errors="replace"), None
+    return done.stdout.decode(errors="replace"), done.returncode
+
+
+def app(name):
+    return os.path.join(FIRMWARE, "app", name, "main.c")
+
+
+def test_platform_check_passes_with_deterministic_count(build):
+    elf = build("platform_check", [app("platform_check")])
+    first, rc = run_qemu(elf)
+    assert rc == 0, first
+    log = logparse.parse(first)
+    assert log.finished and log.run_status == 0 and log.fault is None
+    assert "check: pass" in first
+    assert "MVE integer+float" in first and "FPU on" in first
+    assert len(log.instructions) == 1 and log.instructions[0] > 0
+    second, _ = run_qemu(elf)
+    assert logparse.parse(second).instructions == log.instructions
+
+
+def test_platform_check_kernel_is_mve(build):
+    elf = build("platform_check", [app("platform_check")])
+    disassembly = subprocess.run(["arm-none-eabi-objdump", "-d", "-m", "armv8.1-m.main", elf],
+                                 capture_output=True, text=True, check=True).stdout
+    kernel = disassembly.split("<matmul_mve>:", 1)[1].split("\n\n", 1)[0]
+    assert "vldrw" in kernel and re.search(r"vmul\.f32\s+q", kernel)
+
+
+def test_fault_reports_registers_and_exits_nonzero(build):
+    text, rc = run_qemu(build("fault_demo", [app("fault_demo")]))
+    assert rc == 99, text
+    log = logparse.parse(text)
+    assert log.finished and log.run_status == 99
+    assert log.fault.startswith("BusFault")
+    assert re.search(r"BFAR  0xf0000000 \(valid\)", text)
+    assert re.search(r"CFSR  0x[0-9a-f]{8}", text) and re.search(r"PC    0x1000[0-9a-f]{4}", text)
+
+
+def test_hang_is_left_to_the_timeout(build):
+    text, rc = run_qemu(build("hang_demo", [app("hang_demo")]), timeout=3)
+    assert rc is None
+    assert "spinning forever" in text and logparse.END_MARKER not in text
+
+
+def test_counter_counts_instructions_exactly(build):
+    text, rc = run_qemu(build("counter_check", [os.path.join(HERE, "counter_check.c")]))
+    assert rc == 0, text
+    pairs = [(int(e), int(m)) for e, m in re.findall(r"spin: expected (\d+) measured (\d+)", text)]
+    assert len(pairs) == 3
+    for expected, measured in pairs:
+        # one tick (31.25 instructions) of resolution plus the call around the loop
+        assert expected <= measured <= expected + 64, (expected, measured)
+
+
+def test_weights_blob_is_aligned_in_ddr_with_zlib_crc(build):
+    weights = bytes((i * 7919 + 13) % 251 for i in range(1 << 20)) + b"tail!"  # odd length
+    folder = build.out / "codegen"
+    folder.mkdir(exist_ok=True)
+    (folder / "weights.bin").write_bytes(weights)
+    blob = str(build.out / "weights.o")
+    subprocess.run([GCC] + CPU + ["-Wa,-I," + str(folder), "-c", os.path.join(PLATFORM, "blob.S"),
+                                  "-o", blob], check=True)
+    text, rc = run_qemu(build("blob_check", [os.path.join(HERE, "blob_check.c")], [blob]))
+    assert rc == 0, text
+    match = re.search(r"address 0x([0-9a-f]+) region (\S+) size (\d+) span (\d+) crc 0x([0-9a-f]+)", text)
+    address, region, size, span, crc = match.groups()
+    assert int(address, 16) % 16 == 0 and region == "DDR"
+    assert int(size) == int(span) == len(weights)
+    assert int(crc, 16) == zlib.crc32(weights)
+    assert "incremental crc 0x%08x" % zlib.crc32(weights) in text
+
+
+def test_sections_land_in_their_regions(build):
+    elf = build("platform_check", [app("platform_check")])
+    table = subprocess.run(["arm-none-eabi-readelf", "-W", "-S", elf], capture_output=True, text=True,
+                           check=True).stdout
+    address = {m.group(1): int(m.group(2), 16)
+               for m in re.finditer(r"\]\s+(\.\S+)\s+\S+\s+([0-9a-f]{8})", table)}
+    assert address[".vectors"] == 0x10000000                   # ITCM, where reset reads it
+    assert 0x10000000 <= address[".text"] < 0x10080000         # ITCM
+    assert 0x30000000 <= address[".data"] < 0x30080000         # DTCM
+    assert 0x30000000 <= address[".bss"] < 0x30080000          # DTCM
+    assert 0x70000000 <= address[".rodata"] < 0x80000000       # DDR, Secure alias on the FVP
+    assert 0x70000000 <= address[".model_arena"] < 0x80000000  # DDR
