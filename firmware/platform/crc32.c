@@ -1,10 +1,9 @@
 #include "crc32.h"
 
-/* Slice-by-4: four 256-entry tables let the loop consume a word per step,
-   about 4x fewer instructions than the byte-wise table. The tables (4 KB)
-   are built on first use rather than stored, to keep 4 KB out of flash.
-   The weights are ~11 MB, so the byte-wise bit loop (~40 instructions per
-   byte) would cost ~0.5 G instructions; this costs ~30 M. */
+/* Slice-by-4: four 256-entry tables let the loop consume a word per step
+   instead of a byte. Measured on QEMU: 4.25 instructions per byte, 49 M
+   instructions for an 11 MB weights blob. The tables (4 KB) are built in
+   DTCM on first use instead of being stored in the image. */
 static uint32_t crc_tables[4][256];
 static int crc_tables_ready;
 
