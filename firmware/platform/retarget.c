@@ -9,6 +9,14 @@
 #include "exit.h"
 #include "uart.h"
 
+/* printf("%f") must work in every app (the recognizer prints "score: %f"),
+   but newlib-nano formats floats only when _printf_float is linked: without
+   it %f silently prints nothing. Referencing it here does what
+   `-u _printf_float` on the link line does, so no build can forget it.
+   Measured cost: 9.2 KB code, 0.8 KB rodata, 0.4 KB data. */
+extern void _printf_float(void);
+__attribute__((used)) static void (*const link_float_printf)(void) = _printf_float;
+
 /* From corstone300.ld. */
 extern char __heap_start[];
 extern char __heap_limit[];
