@@ -5,6 +5,7 @@ constants and earlier results: that list *is* the executor. This module
 turns it into plain Python data (``Graph``) that the planner and emitters use,
 so nothing downstream needs to know Relax.
 """
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -119,7 +120,7 @@ def extract(mod):
     g.input = param.name
     g.tensors[g.input] = Tensor(g.input, shape, dtype, "input", _nbytes(shape, dtype))
     names = {param: g.input}
-    const_ids = {}
+    const_ids, by_content = {}, {}
     info_cache = {}
     for name, func in mod.functions.items():
         if isinstance(func, tirx.PrimFunc):
@@ -129,15 +130,20 @@ def extract(mod):
         if isinstance(arg, relax.Var) and arg in names:
             return names[arg]
         if hasattr(arg, "value") and hasattr(arg.value, "numpy"):
-            key = id(arg)
-            if key not in const_ids:
-                arr = arg.value.numpy()
-                cname = "c%d" % len(g.consts)
-                g.consts.append(arr)
-                g.tensors[cname] = Tensor(cname, list(arr.shape), str(arr.dtype), "const",
-                                          arr.nbytes, const_index=len(g.consts) - 1)
-                const_ids[key] = cname
-            return const_ids[key]
+            # Key by the C object handle (Python ids of FFI wrappers get
+            # reused), then by content so equal constants share storage.
+            handle = arg.__chandle__()
+            if handle not in const_ids:
+                arr = np.ascontiguousarray(arg.value.numpy())
+                key = (str(arr.dtype), arr.shape, hashlib.sha256(arr.tobytes()).hexdigest())
+                if key not in by_content:
+                    cname = "c%d" % len(g.consts)
+                    g.consts.append(arr)
+                    g.tensors[cname] = Tensor(cname, list(arr.shape), str(arr.dtype), "const",
+                                              arr.nbytes, const_index=len(g.consts) - 1)
+                    by_content[key] = cname
+                const_ids[handle] = by_content[key]
+            return const_ids[handle]
         raise CodegenError("unsupported Relax argument %s after fusion" % type(arg).__name__)
 
     for block in main.body.blocks:
