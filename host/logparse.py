@@ -21,7 +21,9 @@ _RESULT = re.compile(r"^(?:image: (?P<index>\d+), )?text: (?P<text>.*), score: (
 _INSTRUCTIONS = re.compile(r"^instructions: (?P<count>\d+)\s*$")
 _KERNEL = re.compile(r"^kernel: (?P<index>\d+) (?P<name>\S+) instructions: (?P<count>\d+)\s*$")
 _STATUS = re.compile(r"^run-status: (?P<status>-?\d+)\s*$")
-_FAULT = re.compile(r"^(?:\[fault\] )?(?P<what>(?:HardFault|MemManage|BusFault|UsageFault)\b.*)$")
+# The first line of the platform's fault report: "<exception> (exception N) at PC 0x...".
+_FAULT = re.compile(r"^(?P<what>(?:HardFault|MemManage|BusFault|UsageFault|SecureFault|NMI"
+                    r"|unexpected interrupt|unexpected exception) \(exception \d+\).*)$")
 
 
 @dataclass

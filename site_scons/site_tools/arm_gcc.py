@@ -117,7 +117,8 @@ def generate(env):
     env.Replace(
         CCFLAGS=cpu + [cfg["opt_level"], "-g", "-ffreestanding", "-ffunction-sections",
                        "-fdata-sections"] + WARNINGS,
-        CFLAGS=["-std=c11"],
+        # gnu11, not c11: ISO mode turns off contracting a*b+c into vfma
+        CFLAGS=["-std=gnu11"],
         ASFLAGS=cpu + ["-x", "assembler-with-cpp", "-c"],
         LINKFLAGS=cpu + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
                          "-Wl,--no-warn-rwx-segments"],

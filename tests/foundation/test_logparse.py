@@ -28,10 +28,16 @@ def test_fvp_log_with_crlf_and_simulator_chatter():
 
 
 def test_fault_and_missing_marker():
-    log = logparse.parse("HardFault: CFSR=0x00008200 HFSR=0x40000000\nrun-status: 1\n")
+    log = logparse.parse("BusFault (exception 5) at PC 0x10000d64\n"
+                         "  BusFault: precise data bus error (PRECISERR)\nrun-status: 99\n")
     assert not log.finished
-    assert log.fault.startswith("HardFault")
-    assert log.run_status == 1
+    assert log.fault == "BusFault (exception 5) at PC 0x10000d64"
+    assert log.run_status == 99
+    for first_line in ("SecureFault (exception 7) at PC 0x1", "NMI (exception 2) at PC 0x1",
+                       "unexpected interrupt (exception 40) at PC 0x1"):
+        assert logparse.parse(first_line + "\n").fault == first_line
+    # Text that merely mentions a fault name is not a fault report.
+    assert logparse.parse("text: BusFault, score: 0.9\n").fault is None
 
 
 def test_kernel_profile_lines():

@@ -29,7 +29,7 @@ def test_verdicts():
     assert ok["passed"] and reason is None
     hang, reason = simulate.verdict("a.elf", "booting\n", None, 10)
     assert not hang["passed"] and "hangs" in reason
-    fault, reason = simulate.verdict("a.elf", "HardFault: CFSR=0x1\nrun-status: 1\nEXITTHESIM\n", 1, 10)
+    fault, reason = simulate.verdict("a.elf", "HardFault (exception 3) at PC 0x1\nrun-status: 99\nEXITTHESIM\n", 99, 10)
     assert not fault["passed"] and reason.startswith("firmware fault: HardFault")
     bad, reason = simulate.verdict("a.elf", "run-status: 3\nEXITTHESIM\n", 3, 10)
     assert not bad["passed"] and "status 3" in reason
