@@ -6,8 +6,10 @@ need megabytes of workspace. The ``best`` schedule removes them with a few
 rules that need no search:
 
 1. inline every injective stage (pad, bias add, activation pieces) into its
-   consumers, except where that would put a reduction's result inside another
-   reduction's inner loop (softmax feeding a matmul: an exp per MAC);
+   consumers, except a stage that reads a reduction's result when a consumer
+   runs more often than the stage itself (softmax feeding a matmul would cost
+   an exp per MAC). Softmax's exp is inlined into both its sum and its
+   normalization: two exps per element, but no row buffer;
 2. move each remaining producer (conv, matmul, mean, max, sum) under its
    consumer's loops, at the deepest loop where that causes no recomputation
    (checked by counting block executions before and after), so its buffer
@@ -54,8 +56,10 @@ def _inline_injective(sch, outputs):
             if _name(sch, block) in outputs or _is_reduction(sch, block):
                 continue
             after_reduction = any(_is_reduction(sch, p) for p in sch.get_producers(block))
-            if after_reduction and any(_is_reduction(sch, c) for c in sch.get_consumers(block)):
-                continue
+            mine = _executions(sch, block)
+            if after_reduction and any(_executions(sch, c) > mine
+                                       for c in sch.get_consumers(block)):
+                continue  # e.g. softmax feeding a matmul: an exp per MAC
             try:
                 sch.compute_inline(block)
             except s_tir.ScheduleError:
