@@ -45,7 +45,7 @@ def c_string(text):
     out = []
     for byte in text.encode("utf-8"):
         char = chr(byte)
-        if char.isalnum() or (char in " !#$%&'()*+,-./:;<=>@[]^_`{|}~" and byte < 128):
+        if byte < 128 and (char.isalnum() or char in " !#$%&'()*+,-./:;<=>@[]^_`{|}~"):
             out.append(char)
         else:
             out.append("\\%03o" % byte)

@@ -127,7 +127,7 @@ def generate(env):
     # gas's default ASCOM calls `as` directly; assemble through gcc so .S files
     # get the C preprocessor and the same CPU flags.
     env["ASCOM"] = "$AS $ASFLAGS -o $TARGET $SOURCES"
-    env["ASPPCOM"] = "$AS $ASFLAGS $_CPPINCFLAGS -o $TARGET $SOURCES"
+    env["ASPPCOM"] = "$AS $ASFLAGS $_CPPDEFFLAGS $_CPPINCFLAGS -o $TARGET $SOURCES"
     env.Append(PROGEMITTER=[_map_emitter])
     env.SetDefault(SIZECOMSTR="")
     env.AddMethod(_firmware, "Firmware")

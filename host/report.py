@@ -1,0 +1,220 @@
+"""The on-device test verdict: accuracy, agreement with the host, reports.
+
+    python -m host.report --run images_0.json run_0.log [--run ...] \\
+        --reference reference.json --metrics metrics.json \\
+        --out-dir build/test/device [--min-accuracy 0.9]
+
+For every image the device read (the firmware log of each shard, matched to
+the shard's images.json), it checks
+  (a) the text is identical to the host Paddle inference and the score within
+      ``--score-tolerance`` (1e-4): the compiled model computes what Paddle does;
+  (b) over the whole set, word accuracy against the labels is at least the
+      threshold: ``--min-accuracy`` or, by default, the model's own test-split
+      word accuracy (metrics.json) less three binomial standard errors for a
+      sample of this size, so a correct model fails by chance about 1 time in 700.
+Writes report.json, report.md, contact_sheet.png and junit.xml to --out-dir;
+exits 1 naming the failing images when a check fails.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+from xml.etree import ElementTree
+
+from host import logparse
+from model.metrics import norm_edit_distance
+
+
+class ReportError(Exception):
+    pass
+
+
+def _load_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as err:
+        raise ReportError("cannot read %s: %s" % (path, err)) from None
+
+
+def device_results(runs):
+    """[{position, path, label, device_text, device_score, instructions}] from (index, log) pairs."""
+    rows = []
+    for index_path, log_path in runs:
+        index = _load_json(index_path)["images"]
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            log = logparse.parse(handle.read())
+        if not log.finished or log.run_status != 0:
+            raise ReportError("%s: the run did not finish cleanly (status %s)" % (log_path, log.run_status))
+        if len(log.results) != len(index):
+            raise ReportError("%s: %d results for %d images" % (log_path, len(log.results), len(index)))
+        for k, (entry, result) in enumerate(zip(index, log.results)):
+            if result.index is not None and result.index != k:
+                raise ReportError("%s: result %d names image %d" % (log_path, k, result.index))
+            rows.append({"position": entry["position"], "path": entry["path"], "label": entry["label"],
+                         "device_text": result.text, "device_score": result.score,
+                         "instructions": log.instructions[k] if k < len(log.instructions) else None})
+    return sorted(rows, key=lambda row: row["position"])
+
+
+def accuracy_threshold(metrics, count):
+    """The model's test word accuracy less 3 binomial standard errors at ``count`` images."""
+    test = metrics.get("test") or {}
+    accuracy = test.get("word_acc", test.get("word_accuracy"))
+    if accuracy is None:
+        raise ReportError("metrics.json has no test word accuracy (test.word_acc)")
+    spread = 3.0 * math.sqrt(max(accuracy * (1.0 - accuracy), 0.0) / max(count, 1))
+    return max(0.0, accuracy - spread), accuracy
+
+
+def evaluate(rows, reference, threshold, tolerance):
+    by_path = {entry["path"]: entry for entry in reference["images"]}
+    failures = []
+    for row in rows:
+        ref = by_path.get(row["path"])
+        if ref is None:
+            raise ReportError("no host reference for %s" % row["path"])
+        row["host_text"], row["host_score"] = ref["text"], ref["score"]
+        row["score_diff"] = abs(row["device_score"] - ref["score"])
+        row["agrees"] = row["device_text"] == ref["text"] and row["score_diff"] <= tolerance
+        row["correct"] = row["label"] is not None and row["device_text"] == row["label"]
+        row["char_acc"] = (1.0 - norm_edit_distance(row["device_text"], row["label"])
+                           if row["label"] is not None else None)
+        if not row["agrees"]:
+            failures.append("%s: device read %r (score %.6f), host %r (score %.6f)"
+                            % (os.path.basename(row["path"]), row["device_text"], row["device_score"],
+                               ref["text"], ref["score"]))
+    labelled = [row for row in rows if row["label"] is not None]
+    word_acc = sum(row["correct"] for row in labelled) / len(labelled) if labelled else None
+    char_acc = sum(row["char_acc"] for row in labelled) / len(labelled) if labelled else None
+    if word_acc is not None and word_acc < threshold:
+        wrong = [os.path.basename(row["path"]) for row in labelled if not row["correct"]]
+        failures.append("word accuracy %.4f below the threshold %.4f; misread: %s"
+                        % (word_acc, threshold, ", ".join(wrong)))
+    counts = [row["instructions"] for row in rows if row["instructions"]]
+    summary = {
+        "images": len(rows), "labelled": len(labelled),
+        "word_accuracy": word_acc, "char_accuracy": char_acc, "accuracy_threshold": threshold,
+        "agreement": sum(row["agrees"] for row in rows) / len(rows) if rows else 0.0,
+        "max_score_diff": max((row["score_diff"] for row in rows), default=0.0),
+        "score_tolerance": tolerance,
+        "instructions_per_image": {"min": min(counts), "max": max(counts),
+                                   "mean": sum(counts) / len(counts)} if counts else None,
+        "passed": not failures,
+    }
+    return summary, failures
+
+
+def write_markdown(path, summary, rows, failures, sheet_name):
+    ok = "PASSED" if summary["passed"] else "FAILED"
+    lines = ["# On-device test: %s" % ok, "",
+             "| | |", "|---|---|",
+             "| images | %d (%d labelled) |" % (summary["images"], summary["labelled"])]
+    if summary["word_accuracy"] is not None:
+        lines += ["| word accuracy | %.2f%% (threshold %.2f%%) |"
+                  % (100 * summary["word_accuracy"], 100 * summary["accuracy_threshold"]),
+                  "| character accuracy | %.2f%% |" % (100 * summary["char_accuracy"])]
+    lines += ["| device = host | %.2f%% of images, max score difference %.2g |"
+              % (100 * summary["agreement"], summary["max_score_diff"])]
+    if summary["instructions_per_image"]:
+        lines.append("| instructions per image | %.3g (min %d, max %d) |"
+                     % (summary["instructions_per_image"]["mean"], summary["instructions_per_image"]["min"],
+                        summary["instructions_per_image"]["max"]))
+    if failures:
+        lines += ["", "## Failures", ""] + ["- %s" % f for f in failures]
+    wrong = [row for row in rows if row["label"] is not None and not row["correct"]]
+    wrong.sort(key=lambda row: row["char_acc"])
+    if wrong:
+        lines += ["", "## Misread images (worst first)", "", "| image | label | device read | score |",
+                  "|---|---|---|---|"]
+        lines += ["| %s | `%s` | `%s` | %.3f |" % (os.path.basename(r["path"]), r["label"], r["device_text"],
+                                                   r["device_score"]) for r in wrong[:50]]
+    lines += ["", "![contact sheet](%s)" % sheet_name, ""]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+
+
+def write_contact_sheet(path, rows, columns=4, cell=(320, 48), limit=200):
+    """Every image with what the device read under it: green when it matches the label."""
+    from PIL import Image, ImageDraw, ImageFont
+    shown = rows[:limit]
+    text_h = 18
+    rows_n = max(1, math.ceil(len(shown) / columns))
+    sheet = Image.new("RGB", (columns * (cell[0] + 8), rows_n * (cell[1] + text_h + 8)), "white")
+    draw = ImageDraw.Draw(sheet)
+    try:
+        font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", 13)
+    except OSError:
+        font = ImageFont.load_default()
+    for k, row in enumerate(shown):
+        x = (k % columns) * (cell[0] + 8) + 4
+        y = (k // columns) * (cell[1] + text_h + 8) + 4
+        with Image.open(row["path"]) as image:
+            image = image.convert("RGB")
+            image.thumbnail(cell)
+            sheet.paste(image, (x, y))
+        colour = (0, 128, 0) if row["correct"] or row["label"] is None else (200, 0, 0)
+        draw.text((x, y + cell[1] + 2), row["device_text"][:40], fill=colour, font=font)
+    sheet.save(path, optimize=False)
+
+
+def write_junit(path, rows, summary, failures):
+    suite = ElementTree.Element("testsuite", name="device", tests=str(len(rows) + 1),
+                                failures=str(sum(not r["agrees"] for r in rows)
+                                             + int(summary["word_accuracy"] is not None
+                                                   and summary["word_accuracy"] < summary["accuracy_threshold"])))
+    for row in rows:
+        case = ElementTree.SubElement(suite, "testcase", classname="device.agreement",
+                                      name=os.path.basename(row["path"]))
+        if not row["agrees"]:
+            ElementTree.SubElement(case, "failure", message="device %r != host %r (score diff %.3g)"
+                                   % (row["device_text"], row["host_text"], row["score_diff"]))
+    case = ElementTree.SubElement(suite, "testcase", classname="device.accuracy", name="word_accuracy")
+    if summary["word_accuracy"] is not None and summary["word_accuracy"] < summary["accuracy_threshold"]:
+        ElementTree.SubElement(case, "failure", message="word accuracy %.4f < %.4f"
+                               % (summary["word_accuracy"], summary["accuracy_threshold"]))
+    ElementTree.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", nargs=2, action="append", required=True, metavar=("INDEX", "LOG"))
+    parser.add_argument("--reference", required=True)
+    parser.add_argument("--metrics", help="the model's metrics.json (default threshold)")
+    parser.add_argument("--min-accuracy", type=float)
+    parser.add_argument("--score-tolerance", type=float, default=1e-4)
+    parser.add_argument("--out-dir", required=True)
+    args = parser.parse_args(argv)
+    try:
+        rows = device_results(args.run)
+        if args.min_accuracy is not None:
+            threshold, model_accuracy = args.min_accuracy, None
+        elif args.metrics:
+            threshold, model_accuracy = accuracy_threshold(_load_json(args.metrics), len(rows))
+        else:
+            raise ReportError("give --metrics or --min-accuracy")
+        summary, failures = evaluate(rows, _load_json(args.reference), threshold, args.score_tolerance)
+    except ReportError as err:
+        print("error: %s" % err, file=sys.stderr)
+        return 1
+    summary["model_test_word_accuracy"] = model_accuracy
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(os.path.join(args.out_dir, "report.json"), "w", encoding="utf-8") as handle:
+        json.dump({"summary": summary, "failures": failures, "images": rows}, handle, indent=1,
+                  sort_keys=True)
+        handle.write("\n")
+    write_markdown(os.path.join(args.out_dir, "report.md"), summary, rows, failures, "contact_sheet.png")
+    write_contact_sheet(os.path.join(args.out_dir, "contact_sheet.png"), rows)
+    write_junit(os.path.join(args.out_dir, "junit.xml"), rows, summary, failures)
+    word = summary["word_accuracy"]
+    print("device test: %d images, word accuracy %s, device = host on %.1f%%: %s"
+          % (len(rows), "%.2f%%" % (100 * word) if word is not None else "n/a",
+             100 * summary["agreement"], "PASSED" if summary["passed"] else "FAILED"))
+    for failure in failures:
+        print("error: %s" % failure, file=sys.stderr)
+    return 0 if summary["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
