@@ -9,7 +9,7 @@ Run ``python -m codegen.fixtures v3 OUTDIR [--input-shape 1,3,48,320]`` to write
 ``inference.json`` + ``inference.pdiparams`` (+ ``meta.json``) for PP-OCRv3 en rec.
 """
 import argparse
-import importlib.util
+import importlib.metadata
 import json
 import os
 import sys
@@ -31,10 +31,15 @@ PPOCR_V3_EN_ARCH = {
 def ppocr_on_path():
     """unstructured-paddleocr ships ``ppocr`` inside its package but imports it
     as a top-level package; put that directory on sys.path (one place only)."""
-    spec = importlib.util.find_spec("unstructured_paddleocr")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("unstructured-paddleocr is not installed (it provides ppocr)")
-    root = list(spec.submodule_search_locations)[0]
+    # Located through the distribution's metadata, not find_spec: importing
+    # it (or a stale sys.modules entry) is not needed just to find the folder.
+    try:
+        dist = importlib.metadata.distribution("unstructured-paddleocr")
+    except importlib.metadata.PackageNotFoundError:
+        raise RuntimeError("unstructured-paddleocr is not installed (it provides ppocr)") from None
+    root = str(dist.locate_file("unstructured_paddleocr"))
+    if not os.path.isdir(os.path.join(root, "ppocr")):
+        raise RuntimeError("%s has no ppocr package" % root)
     if root not in sys.path:
         sys.path.insert(0, root)
 
