@@ -1,36 +1,7 @@
-"""Shared fixtures: small Paddle models exported with paddle.jit.save, and a
-helper that compiles one with codegen and checks it against Paddle + ORT."""
-import os
-import sys
-import warnings
-
+"""Fixtures for the codegen tests (helpers live in codegen_helpers.py)."""
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-os.environ.setdefault("GLOG_minloglevel", "2")
-warnings.filterwarnings("ignore", message="No ccache found")
-
-
-def export(layer, shape, out_dir, dynamic_batch=False):
-    """paddle.jit.save a layer (eval mode, seeded) into out_dir/inference.*"""
-    import paddle
-    layer.eval()
-    spec_shape = [None] + list(shape[1:]) if dynamic_batch else list(shape)
-    spec = [paddle.static.InputSpec(shape=spec_shape, dtype="float32", name="x")]
-    paddle.jit.save(paddle.jit.to_static(layer, input_spec=spec, full_graph=True),
-                    os.path.join(str(out_dir), "inference"))
-    return str(out_dir)
-
-
-def compile_and_check(model_dir, out_dir, shape=None, n=2, **kw):
-    """codegen in-process, then the host harness. Returns (report, check result)."""
-    from codegen import check, compiler
-    files, report = compiler.build(model_dir, shape, **kw)
-    compiler.write_outputs(str(out_dir), files)
-    result = check.check(model_dir, str(out_dir), n=n)
-    return report, result
+import codegen_helpers  # noqa: F401  (puts the repository root on sys.path)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, export
+from codegen_helpers import ROOT, export
 
 PY = sys.executable
 

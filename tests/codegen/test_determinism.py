@@ -2,7 +2,7 @@
 may differ."""
 import json
 
-from conftest import export
+from codegen_helpers import export
 from codegen import compiler
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import compile_and_check
+from codegen_helpers import compile_and_check
 
 
 @pytest.fixture(scope="module")

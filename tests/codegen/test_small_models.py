@@ -2,7 +2,7 @@
 Paddle inference and onnxruntime (max abs diff <= 1e-4, same argmax)."""
 import pytest
 
-from conftest import compile_and_check, export
+from codegen_helpers import compile_and_check, export
 
 
 def _randomize_bn(paddle, model):
