@@ -5,6 +5,8 @@ import os
 import sys
 import warnings
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
@@ -31,3 +33,12 @@ def compile_and_check(model_dir, out_dir, shape=None, n=2, **kw):
     result = check.check(model_dir, str(out_dir), n=n)
     return report, result
 
+
+
+@pytest.fixture
+def paddle_seeded():
+    """paddle, seeded, for tests that build random models (import this fixture
+    by name into the test module)."""
+    import paddle
+    paddle.seed(1234)
+    return paddle

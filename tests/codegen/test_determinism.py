@@ -2,7 +2,7 @@
 may differ."""
 import json
 
-from codegen_helpers import export
+from codegen_helpers import export, paddle_seeded  # noqa: F401 (fixture)
 from codegen import compiler
 
 

@@ -2,7 +2,7 @@
 Paddle inference and onnxruntime (max abs diff <= 1e-4, same argmax)."""
 import pytest
 
-from codegen_helpers import compile_and_check, export
+from codegen_helpers import compile_and_check, export, paddle_seeded  # noqa: F401 (fixture)
 
 
 def _randomize_bn(paddle, model):
