@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import os
 import sys
+import warnings
 
 
 @contextlib.contextmanager
@@ -28,18 +29,23 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m codegen", description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--input-shape", default=None,
-                    help="fixed input shape, e.g. 1,3,48,320 (needed for dynamic models)")
+                    help="fixed input shape, e.g. 1,3,48,320 (default: meta.json's "
+                         "input_shape, else the model's own static shape)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--backend", choices=["c", "llvm-mve"], default="c")
     ap.add_argument("--schedule", choices=["best", "stock"], default="best")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("GLOG_minloglevel", "2")
+    warnings.filterwarnings("ignore", message="No ccache found")
+    # TVM's ONNX importer warns once per value_info without a shape: harmless.
+    warnings.filterwarnings("ignore", message="Field 'shape' of 'type' is required")
     from .errors import CodegenError
     from . import compiler, frontend
     try:
         with stdout_to_stderr():
-            shape = frontend.parse_shape(args.input_shape) if args.input_shape else None
+            shape = frontend.parse_shape(args.input_shape) if args.input_shape \
+                else frontend.meta_input_shape(args.model_dir)
             files, report = compiler.build(args.model_dir, shape, args.backend, args.schedule)
             compiler.write_outputs(args.out, files)
     except CodegenError as err:

@@ -14,8 +14,10 @@ Why these steps:
 """
 import contextlib
 import io
+import json
 import logging
 import os
+import sys
 
 import numpy as np
 
@@ -62,6 +64,24 @@ def validate_paddle(model_file, params_file):
     return pred
 
 
+@contextlib.contextmanager
+def _native_stdout_silenced():
+    """paddle2onnx's C++ side prints progress to fd 1; its errors come through
+    Python logging (captured above), so the progress lines can go."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def paddle_to_onnx(model_file, params_file, opset=13):
     """Run paddle2onnx in-process without its optimizer/auto-install path."""
     os.environ["POLYGRAPHY_AUTOINSTALL_DEPS"] = "0"
@@ -72,7 +92,7 @@ def paddle_to_onnx(model_file, params_file, opset=13):
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with _native_stdout_silenced():
             blob = paddle2onnx.export(model_file, params_file, None, opset_version=opset,
                                       auto_upgrade_opset=True, enable_onnx_checker=True,
                                       enable_optimize=True)
@@ -97,6 +117,20 @@ def parse_shape(text):
         raise CodegenError("bad input shape %r: give positive integers like "
                            "input_shape=1,3,32,320" % (text,))
     return dims
+
+
+def meta_input_shape(model_dir):
+    """input_shape from the model directory's meta.json (the inference-model
+    contract), or None when there is no such file or key."""
+    path = os.path.join(model_dir, "meta.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            shape = json.load(f).get("input_shape")
+    except (OSError, ValueError) as err:
+        raise CodegenError("cannot read %s: %s" % (path, err)) from None
+    return parse_shape(",".join(str(d) for d in shape)) if shape else None
 
 
 def pin_input_shape(model, shape):
