@@ -1,0 +1,143 @@
+"""Datasets: rendered on the fly for training, label files for val/test.
+
+``RenderedLines`` is a ``paddle.io.Dataset`` whose item ``i`` is a pure
+function of (seed, split, i): the trainer asks for the indices of step ``s``
+directly, so a resumed run continues with exactly the samples it would have
+seen, and two data-parallel ranks never draw the same index.  The curriculum
+level is also a function of the index, so it survives a resume too.
+
+Validation/test splits are written once as image folders in PaddleOCR's label
+format (``relative/path.png<TAB>label``) so PaddleOCR's own tools can read
+them; ``LabelFile`` reads them back.
+"""
+import os
+import shutil
+import zlib
+
+import numpy as np
+import paddle
+from PIL import Image
+
+from . import fonts as fontlib
+from .errors import ModelError
+from .preprocess import load_image, resize_norm
+from .render import render
+from .texts import TextSampler
+
+SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+
+
+def encode_label(charset, text, max_len):
+    """Fixed-size int64 label (zero padded) + its length, as ppocr's CTCLoss wants."""
+    ids = charset.encode(text)[:max_len]
+    out = np.zeros(max_len, np.int64)
+    out[:len(ids)] = ids
+    return out, np.int64(len(ids))
+
+
+class RenderedLines(paddle.io.Dataset):
+    """Infinite-in-spirit rendered text lines; ``length`` bounds ``len()``.
+
+    ``curriculum(i) -> level`` maps a global sample index to an augmentation /
+    text-length level in [0, 1]; the default is the full mix everywhere."""
+
+    def __init__(self, charset, image_shape, split="train", seed=0, length=10 ** 9,
+                 max_len=25, curriculum=None, font_root=fontlib.FONT_ROOT):
+        super().__init__()
+        self.charset = charset
+        self.image_shape = list(image_shape)
+        self.split = split
+        self.seed = int(seed)
+        self.length = int(length)
+        self.max_len = max_len
+        self.curriculum = curriculum or (lambda i: 1.0)
+        alphabet = "".join(sorted(charset.alphabet))
+        eval_split = split != "train"
+        # Random-character strings teach rare characters; they are not words,
+        # so validation/test (which measure reading) leave them out.
+        self.texts = TextSampler(alphabet, split, max_len, exclude_random=eval_split)
+        self.families = sorted(fontlib.families(fontlib.find_fonts(alphabet, font_root)).items())
+
+    def __len__(self):
+        return self.length
+
+    def raw(self, i):
+        """(RGB uint8 image, label text) of sample i."""
+        rng = np.random.default_rng([self.seed, SPLIT_IDS[self.split], int(i)])
+        level = float(self.curriculum(int(i)))
+        text = self.texts.sample(rng, level)
+        _, faces = self.families[int(rng.integers(len(self.families)))]
+        font = faces[int(rng.integers(len(faces)))]
+        return render(rng, text, font, level), text
+
+    def __getitem__(self, i):
+        img, text = self.raw(i)
+        label, length = encode_label(self.charset, text, self.max_len)
+        return resize_norm(img, self.image_shape), label, length
+
+
+def read_label_file(path):
+    """[(absolute image path, label)] from a PaddleOCR label file; image paths
+    are relative to the label file's folder."""
+    if not os.path.isfile(path):
+        raise ModelError("label file not found: %s" % path)
+    base = os.path.dirname(os.path.abspath(path))
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            if "\t" not in line:
+                raise ModelError("%s:%d: expected 'path<TAB>label'" % (path, n))
+            rel, label = line.split("\t", 1)
+            items.append((os.path.join(base, rel), label))
+    if not items:
+        raise ModelError("label file %s has no entries" % path)
+    return items
+
+
+class LabelFile(paddle.io.Dataset):
+    """Images listed in a PaddleOCR label file, preprocessed for the model."""
+
+    def __init__(self, path, image_shape, limit=None):
+        super().__init__()
+        self.items = read_label_file(path)[:limit]
+        self.image_shape = list(image_shape)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        path, label = self.items[i]
+        return resize_norm(load_image(path), self.image_shape), label
+
+
+def write_split(out_dir, split, count, seed, charset, level=1.0):
+    """Render ``count`` samples of ``split`` into ``out_dir/images/*.png`` and
+    ``out_dir/label.txt``.  Written to a temporary sibling folder and renamed
+    into place, so an interrupted run never leaves a plausible-looking split."""
+    if split not in ("val", "test"):
+        raise ModelError("only val/test splits are written to disk, not %r" % split)
+    ds = RenderedLines(charset, [3, 48, 320], split, seed, count, curriculum=lambda i: level)
+    out_dir = os.path.abspath(out_dir)
+    tmp = out_dir + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(os.path.join(tmp, "images"))
+    lines = []
+    for i in range(count):
+        img, text = ds.raw(i)
+        rel = "images/%s_%05d.png" % (split, i)
+        Image.fromarray(img).save(os.path.join(tmp, rel), compress_level=1)
+        lines.append("%s\t%s\n" % (rel, text))
+    with open(os.path.join(tmp, "label.txt"), "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.rename(tmp, out_dir)
+    return os.path.join(out_dir, "label.txt")
+
+
+def split_digest(label_path):
+    """CRC of a label file, recorded in metrics.json to tie numbers to data."""
+    with open(label_path, "rb") as f:
+        return "%08x" % (zlib.crc32(f.read()) & 0xFFFFFFFF)

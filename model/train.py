@@ -1,0 +1,492 @@
+"""Train the recognizer on rendered text: ``python -m model.train``.
+
+    python -m model.train --config model/configs/en_PP-OCRv3_rec.yml \
+        --profile smoke|full --out DIR [--state-dir DIR] [--resume] \
+        [--val LABELS] [--test LABELS] [--nproc 2] [--set Global.image_shape=[3,32,320]]
+
+Why it is built like this (2-core CPU machines, sessions that end):
+* one OpenMP thread per process (measured faster than two) and, with
+  ``--nproc 2``, two data-parallel processes through
+  ``paddle.distributed.launch`` (the same launcher scales to several machines:
+  pass ``--launch-args "--nnodes 2 --master IP:PORT"``);
+* samples are rendered on the fly, item i a pure function of (seed, i), so a
+  resumed run sees exactly the data it would have seen;
+* a curriculum: short clean words first, augmentation and length ramp up;
+* optional per-step KL distillation from the real ch_PP-OCRv4 recognizer;
+* the working state (``latest/`` and ``best/`` checkpoint directories) is
+  saved every few minutes, atomically, into the state dir(s); ``--resume``
+  continues from the newest one.  ``metrics.json`` is written last and only
+  when the run has finished, so an interrupted run never looks done.
+
+Outputs in --out: model.pdparams/.pdopt/.states (the best checkpoint by
+validation word accuracy), train.log, history.json, curves.png, metrics.json.
+"""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before paddle/numpy spin up pools
+
+import argparse
+import json
+import logging
+import math
+import shutil
+import sys
+import time
+
+import numpy as np
+import yaml
+
+from .errors import ModelError, run_main
+
+PROFILES = {
+    # CI: finishes in a few minutes, exercises every code path.
+    "smoke": dict(batch=8, steps=30, warmup=5, curriculum_samples=120, distill=0.0,
+                  distill_until=0.0, save_every_s=60, eval_every_steps=15,
+                  eval_subset=48, final_eval_limit=200, log_every=5, seed=1),
+    # The shipped model.  ``batch`` is per process; with --nproc 2 a step is 32 samples.
+    # At ~8 samples/s (2 processes) 400 steps are ~25 minutes between validations.
+    "full": dict(batch=16, steps=30000, warmup=1000, curriculum_samples=150000, distill=1.0,
+                 distill_until=0.5, save_every_s=300, eval_every_steps=400,
+                 eval_subset=500, final_eval_limit=None, log_every=50, seed=1),
+}
+LATEST, BEST = "latest", "best"
+OUTPUT_FILES = ("model.pdparams", "model.pdopt", "model.states", "train.log",
+                "history.json", "curves.png", "metrics.json")
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="smoke")
+    ap.add_argument("--out", required=True, help="output folder (final files, log, state copy)")
+    ap.add_argument("--state-dir", action="append", default=[],
+                    help="extra folder for the resume state (repeatable), e.g. outside the work tree")
+    ap.add_argument("--resume", action="store_true", help="continue from the newest saved state")
+    ap.add_argument("--val", help="validation label file (PaddleOCR format) for final metrics")
+    ap.add_argument("--test", help="test label file for final metrics")
+    ap.add_argument("--nproc", type=int, default=1, help="data-parallel processes on this machine")
+    ap.add_argument("--launch-args", default="", help="extra paddle.distributed.launch arguments")
+    ap.add_argument("--steps", type=int, help="override the profile's step count")
+    ap.add_argument("--distill", type=float, help="override the profile's distillation weight")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override, value in YAML (e.g. Global.image_shape=[3,32,320])")
+    ap.add_argument("--init", help="start from these weights (.pdparams) instead of random")
+    return ap.parse_args(argv)
+
+
+def overrides(pairs):
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            raise ModelError("--set expects KEY=VALUE, got %r" % p)
+        k, v = p.split("=", 1)
+        out[k] = yaml.safe_load(v)
+    return out
+
+
+# ---------------------------------------------------------------- launcher
+def relaunch_distributed(args, argv):
+    """Re-run this command under paddle.distributed.launch with --nproc 1 per
+    worker process; returns the launcher's exit code."""
+    import subprocess
+    entry = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_entry.py")
+    rest, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in ("--nproc", "--launch-args"):
+            skip = True
+            continue
+        if a.startswith("--nproc=") or a.startswith("--launch-args="):
+            continue
+        rest.append(a)
+    log_dir = os.path.join(args.out, "launch")
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node",
+           str(args.nproc), "--log_dir", log_dir] + args.launch_args.split() + [entry] + rest
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop("CUDA_VISIBLE_DEVICES", None)  # its presence makes the launcher assume GPUs
+    os.makedirs(args.out, exist_ok=True)
+    return subprocess.call(cmd, env=env)
+
+
+# ---------------------------------------------------------------- helpers
+def setup_logging(out_dir, rank):
+    log = logging.getLogger("model.train")
+    log.setLevel(logging.INFO)
+    log.handlers.clear()
+    log.propagate = False
+    fmt = logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    if rank == 0:
+        fh = logging.FileHandler(os.path.join(out_dir, "train.log"))
+        fh.setFormatter(fmt)
+        log.addHandler(fh)
+    sh = logging.StreamHandler(sys.stdout)
+    sh.setFormatter(fmt)
+    log.addHandler(sh)
+    return log
+
+
+def fmt_duration(s):
+    s = int(max(s, 0))
+    return "%dh%02dm" % (s // 3600, s % 3600 // 60) if s >= 3600 else "%dm%02ds" % (s // 60, s % 60)
+
+
+def curriculum(ramp_samples):
+    """Level 0 -> 1 over the first ``ramp_samples`` samples (quadratic-ish
+    start: clean short words long enough for CTC to find its alignment)."""
+    def level(i):
+        if ramp_samples <= 0:
+            return 1.0
+        return float(min(1.0, (i / ramp_samples) ** 0.8))
+    return level
+
+
+def distill_weight(profile, step):
+    """Full weight for the first ``distill_until`` of training, then a linear
+    fade to 0 so the end of training is on ground truth alone."""
+    w, until, total = profile["distill"], profile["distill_until"], profile["steps"]
+    if w <= 0:
+        return 0.0
+    frac = step / max(total, 1)
+    if frac <= until:
+        return w
+    return w * max(0.0, 1.0 - (frac - until) / max(1e-9, 0.8 - until))
+
+
+def evaluate(model, decoder, images, labels, batch=64):
+    """Greedy-decode images (already preprocessed CHW arrays); returns preds."""
+    import paddle
+    was_training = model.training
+    model.eval()
+    preds = []
+    with paddle.no_grad():
+        for i in range(0, len(images), batch):
+            x = paddle.to_tensor(np.stack(images[i:i + batch]))
+            out = model(x)
+            preds += [t for t, _ in decoder(out)]
+    if was_training:
+        model.train()
+    return preds
+
+
+def plot_curves(history, path):
+    """Loss and validation accuracy against samples seen."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    tr = history.get("train", [])
+    if tr:
+        a1.plot([r["samples"] for r in tr], [r["loss"] for r in tr], label="total")
+        a1.plot([r["samples"] for r in tr], [r["ctc"] for r in tr], label="ctc")
+        a1.set_yscale("log")
+    a1.set_xlabel("samples")
+    a1.set_title("training loss")
+    a1.legend()
+    ev = history.get("val", [])
+    if ev:
+        a2.plot([r["samples"] for r in ev], [r["word_acc"] for r in ev], "o-", label="word acc")
+        a2.plot([r["samples"] for r in ev], [r["char_acc"] for r in ev], "s-", label="char acc")
+    a2.set_ylim(0, 1)
+    a2.set_xlabel("samples")
+    a2.set_title("validation (subset)")
+    a2.legend()
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- training
+class Trainer:
+    def __init__(self, args):
+        import paddle
+        import paddle.distributed as dist
+        from . import checkpoint
+        from .config import RecConfig
+        from .dataset import RenderedLines
+
+        self.args = args
+        self.profile = dict(PROFILES[args.profile])
+        if args.steps:
+            self.profile["steps"] = args.steps
+        if args.distill is not None:
+            self.profile["distill"] = args.distill
+        p = self.profile
+        paddle.set_device("cpu")
+        self.world = int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
+        if self.world > 1:
+            dist.init_parallel_env()
+        self.rank = dist.get_rank() if self.world > 1 else 0
+        os.makedirs(args.out, exist_ok=True)
+        self.log = setup_logging(args.out, self.rank)
+        self.cfg = RecConfig(args.config, overrides(args.set))
+        self.state_dirs = [os.path.join(args.out, "state")] + [os.path.abspath(d) for d in args.state_dir]
+
+        paddle.seed(p["seed"])
+        self.net = self.cfg.build_model()
+        if args.init:
+            checkpoint.load_into(self.net, args.init)
+        self.loss_fn = self.cfg.build_loss()
+        self.decoder = self.cfg.build_decoder()
+        self.opt, self.lr = self.cfg.build_optimizer(self.net, p["steps"], p["warmup"])
+        self.model = paddle.DataParallel(self.net) if self.world > 1 else self.net
+        self.data = RenderedLines(self.cfg.charset, self.cfg.image_shape, "train", p["seed"],
+                                  max_len=self.cfg.max_text_length,
+                                  curriculum=curriculum(p["curriculum_samples"]))
+        # The periodic validation subset is rendered in memory from the val
+        # split's generator, so it does not depend on files that may be rebuilt.
+        self.val_sub = RenderedLines(self.cfg.charset, self.cfg.image_shape, "val",
+                                     seed=1000 + p["seed"], max_len=self.cfg.max_text_length)
+        self.teacher = None
+        if p["distill"] > 0:
+            from .pretrained import Teacher
+            if self.cfg.image_shape[1] != 48:
+                raise ModelError("distillation needs 48-pixel-high input (the teacher's)")
+            self.teacher = Teacher(self.cfg.charset)
+        self.step, self.history, self.best = 0, {"train": [], "val": []}, {"word_acc": -1.0}
+        self.elapsed = 0.0
+
+    # -- state ---------------------------------------------------------------
+    def states(self):
+        return {"step": self.step, "samples": self.samples(), "profile": self.args.profile,
+                "profile_values": self.profile, "world": self.world, "config_hash": self.cfg.hash,
+                "image_shape": self.cfg.image_shape, "num_classes": self.cfg.charset.num_classes,
+                "elapsed_s": self.elapsed, "best": self.best,
+                # keys PaddleOCR's own load_model reads
+                "epoch": self.step, "best_model_dict": {"acc": self.best["word_acc"]}}
+
+    def samples(self):
+        return self.step * self.world * self.profile["batch"]
+
+    def save(self, which=LATEST):
+        from . import checkpoint
+        if self.rank != 0:
+            return
+        params, opt = self.net.state_dict(), self.opt.state_dict()
+        for d in self.state_dirs:
+            checkpoint.save_dir(os.path.join(d, which), params, opt, self.states())
+        write_json(os.path.join(self.state_dirs[0], "history.json"), self.history)
+        for d in self.state_dirs[1:]:
+            shutil.copyfile(os.path.join(self.state_dirs[0], "history.json"),
+                            os.path.join(d, "history.json"))
+
+    def try_resume(self):
+        """Load the newest complete ``latest`` state among the state dirs."""
+        from . import checkpoint
+        found = []
+        for d in self.state_dirs:
+            c = checkpoint.find_dir(os.path.join(d, LATEST))
+            if c:
+                st = checkpoint.read_states(checkpoint.files(c)["states"])
+                found.append((st.get("step", -1), c, d, st))
+        if not found:
+            self.log.info("no saved state found: starting from step 0")
+            return
+        step, c, d, st = max(found, key=lambda t: t[0])
+        if st.get("config_hash") != self.cfg.hash:
+            raise ModelError("saved state in %s was trained with another config (hash %s, now %s); "
+                             "use a fresh --out/--state-dir" % (c, st.get("config_hash"), self.cfg.hash))
+        if st.get("world", self.world) != self.world:
+            self.log.info("note: state saved with %d processes, resuming with %d (sample order "
+                          "changes from here on)", st.get("world"), self.world)
+        f = checkpoint.files(c)
+        checkpoint.load_into(self.net, f["pdparams"])
+        import paddle
+        try:
+            self.opt.set_state_dict(paddle.load(f["pdopt"]))
+        except Exception as exc:
+            raise ModelError("corrupt optimizer state %s: %s" % (f["pdopt"], exc))
+        self.step, self.elapsed = st["step"], st.get("elapsed_s", 0.0)
+        self.best = st.get("best", self.best)
+        hist = os.path.join(d, "history.json")
+        if os.path.isfile(hist):
+            with open(hist, encoding="utf-8") as fh:
+                self.history = json.load(fh)
+            for k in self.history:  # drop records newer than the state
+                self.history[k] = [r for r in self.history[k] if r["step"] <= self.step]
+        self.log.info("resumed from %s at step %d (%d samples, best val word acc %.4f)",
+                      c, self.step, self.samples(), self.best["word_acc"])
+
+    # -- one step --------------------------------------------------------------
+    def batch(self, step):
+        p = self.profile
+        first = (step * self.world + self.rank) * p["batch"]
+        items = [self.data[i] for i in range(first, first + p["batch"])]
+        return [np.stack([it[k] for it in items]) for k in range(3)]
+
+    def train_step(self, step):
+        import paddle
+        import paddle.nn.functional as F
+        imgs, labels, lens = self.batch(step)
+        x = paddle.to_tensor(imgs)
+        logits = self.model(x)
+        ctc = self.loss_fn(logits, [x, paddle.to_tensor(labels), paddle.to_tensor(lens)])["loss"]
+        loss, kl_val = ctc, 0.0
+        w = distill_weight(self.profile, step)
+        if self.teacher is not None and w > 0:
+            tp = paddle.to_tensor(self.teacher.probs(imgs))
+            logp = F.log_softmax(logits, axis=-1)
+            # KL(teacher || student) summed over classes and time, mean over batch
+            kl = (tp * (paddle.log(tp) - logp)).sum(axis=-1).sum(axis=-1).mean()
+            loss = ctc + w * kl
+            kl_val = float(kl)
+        loss.backward()
+        self.opt.step()
+        self.opt.clear_grad()
+        self.lr.step()
+        return float(loss), float(ctc), kl_val
+
+    # -- validation -------------------------------------------------------------
+    def quick_eval(self):
+        """Word/char accuracy on the validation subset, shared across ranks."""
+        from . import metrics
+        n = self.profile["eval_subset"]
+        idx = list(range(self.rank, n, self.world))
+        imgs, labels = [], []
+        for i in idx:
+            img, lab, ln = self.val_sub[i]
+            imgs.append(img)
+            labels.append(self.val_sub.raw(i)[1])
+        preds = evaluate(self.net, self.decoder, imgs, labels)
+        pairs = list(zip(preds, labels))
+        if self.world > 1:
+            import paddle.distributed as dist
+            gathered = []
+            dist.all_gather_object(gathered, pairs)
+            pairs = [p for g in gathered for p in g]
+        return metrics.score([p for p, _ in pairs], [l for _, l in pairs]), pairs
+
+    # -- main loop --------------------------------------------------------------
+    def run(self):
+        p = self.profile
+        if self.args.resume:
+            self.try_resume()
+        self.log.info("profile %s: %s", self.args.profile, json.dumps(p, sort_keys=True))
+        self.log.info("config %s (hash %s), input %s, %d classes, %d process(es), %d OMP thread(s)",
+                      self.args.config, self.cfg.hash, self.cfg.image_shape,
+                      self.cfg.charset.num_classes, self.world, int(os.environ.get("OMP_NUM_THREADS", "0")))
+        self.net.train()
+        t_save = time.time()
+        t_window, s_window = time.time(), self.step
+        losses = []
+        while self.step < p["steps"]:
+            t0 = time.time()
+            loss, ctc, kl = self.train_step(self.step)
+            if not math.isfinite(loss):
+                raise ModelError("loss became %s at step %d" % (loss, self.step))
+            self.step += 1
+            self.elapsed += time.time() - t0
+            losses.append((loss, ctc, kl))
+            if self.step % p["log_every"] == 0 or self.step == p["steps"]:
+                dt = time.time() - t_window
+                sps = (self.step - s_window) * p["batch"] * self.world / max(dt, 1e-9)
+                eta = (p["steps"] - self.step) * p["batch"] * self.world / max(sps, 1e-9)
+                ml = np.mean(losses, axis=0)
+                self.history["train"].append({"step": self.step, "samples": self.samples(),
+                                              "loss": float(ml[0]), "ctc": float(ml[1]),
+                                              "kl": float(ml[2]), "lr": float(self.opt.get_lr())})
+                self.log.info("step %d/%d (%.1f%%) samples %d loss %.3f ctc %.3f kl %.3f lr %.2e "
+                              "level %.2f | %.1f samples/s, ETA %s", self.step, p["steps"],
+                              100.0 * self.step / p["steps"], self.samples(), ml[0], ml[1], ml[2],
+                              self.opt.get_lr(), self.data.curriculum(self.samples()), sps,
+                              fmt_duration(eta))
+                losses, t_window, s_window = [], time.time(), self.step
+            # Validation is scheduled by step, never by clock: all ranks must
+            # reach the collective all_gather in quick_eval together.
+            if self.step % p["eval_every_steps"] == 0 or self.step == p["steps"]:
+                self.periodic_eval()
+                t_save = 0  # save right after an eval so best/ and latest/ agree
+            if time.time() - t_save >= p["save_every_s"] or self.step == p["steps"]:
+                self.save(LATEST)
+                if self.rank == 0:
+                    plot_curves(self.history, os.path.join(self.args.out, "curves.png"))
+                t_save = time.time()
+        self.finish()
+
+    def periodic_eval(self):
+        m, pairs = self.quick_eval()
+        rec = {"step": self.step, "samples": self.samples(), **m}
+        self.history["val"].append(rec)
+        wrong = [(p, l) for p, l in pairs if p != l][:5]
+        self.log.info("VAL step %d samples %d: word acc %.4f, char acc %.4f on %d images; e.g. %s",
+                      self.step, self.samples(), m["word_acc"], m["char_acc"], m["count"],
+                      "; ".join("%r->%r" % (l, p) for p, l in wrong))
+        if m["word_acc"] > self.best["word_acc"]:
+            self.best = {"word_acc": m["word_acc"], "char_acc": m["char_acc"], "step": self.step,
+                         "samples": self.samples()}
+            self.save(BEST)
+
+    def finish(self):
+        """Final evaluation of the best checkpoint on the full val/test label
+        files; then the outputs, metrics.json last."""
+        from . import checkpoint, metrics
+        from .dataset import LabelFile, split_digest
+        if self.rank != 0:
+            return
+        best = checkpoint.find_dir(os.path.join(self.state_dirs[0], BEST)) or \
+            checkpoint.find_dir(os.path.join(self.state_dirs[0], LATEST))
+        checkpoint.load_into(self.net, checkpoint.files(best)["pdparams"])
+        result = {"config": os.path.relpath(self.args.config), "config_hash": self.cfg.hash,
+                  "profile": self.args.profile, "steps": self.step, "samples": self.samples(),
+                  "train_time_s": round(self.elapsed, 1), "processes": self.world,
+                  "checkpoint_step": checkpoint.read_states(checkpoint.files(best)["states"])["step"],
+                  "image_shape": self.cfg.image_shape, "num_classes": self.cfg.charset.num_classes,
+                  "splits": {}}
+        import paddle
+        result["paddle"] = paddle.__version__
+        for split, path in (("val", self.args.val), ("test", self.args.test)):
+            if not path:
+                continue
+            ds = LabelFile(path, self.cfg.image_shape, self.profile["final_eval_limit"])
+            imgs, labels = zip(*[ds[i] for i in range(len(ds))])
+            preds = evaluate(self.net, self.decoder, list(imgs), list(labels))
+            m = metrics.score(preds, list(labels))
+            m["labels"] = os.path.relpath(path)
+            m["labels_crc32"] = split_digest(path)
+            m["worst"] = sorted(([l, p, round(metrics.norm_edit_distance(p, l), 3)]
+                                 for p, l in zip(preds, labels) if p != l),
+                                key=lambda r: -r[2])[:10]
+            result["splits"][split] = m
+            self.log.info("FINAL %s: word acc %.4f, char acc %.4f on %d images", split,
+                          m["word_acc"], m["char_acc"], m["count"])
+        src = checkpoint.files(best)
+        for ext in ("pdparams", "pdopt", "states"):
+            tmp = os.path.join(self.args.out, "model.%s.tmp" % ext)
+            shutil.copyfile(src[ext], tmp)
+            os.replace(tmp, os.path.join(self.args.out, "model." + ext))
+        write_json(os.path.join(self.args.out, "history.json"), self.history)
+        plot_curves(self.history, os.path.join(self.args.out, "curves.png"))
+        write_json(os.path.join(self.args.out, "metrics.json"), result)
+        self.log.info("finished: %s", os.path.join(self.args.out, "metrics.json"))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.profile not in PROFILES:
+        raise ModelError("unknown profile %r" % args.profile)
+    # Never let an old metrics.json stand for a run that is starting again.
+    if int(os.environ.get("PADDLE_TRAINER_ID", "0")) == 0:
+        for name in ("metrics.json",):
+            path = os.path.join(args.out, name)
+            if os.path.exists(path):
+                os.remove(path)
+    if args.nproc > 1 and "PADDLE_TRAINERS_NUM" not in os.environ:
+        return relaunch_distributed(args, argv)
+    Trainer(args).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))
