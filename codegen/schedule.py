@@ -26,6 +26,9 @@ from tvm import s_tir
 from tvm.ir import IRModule
 
 _REDUCE = 2  # tirx.IterVar.CommReduce
+# A reduction computed under its consumer keeps at most this many partial
+# results (a row on the stack: 1 KB of float32).
+ROW_LIMIT = 256
 
 
 def _is_reduction(sch, block):
@@ -77,24 +80,64 @@ def _inline_injective(sch, outputs):
             pass
 
 
-def _try_compute_at(sch, block):
-    """Rule 2 for one producer: deepest consumer loop with no recomputation."""
+def _inner_extent(sch, loops, depth):
+    n = 1
+    for lp in loops[depth:]:
+        n *= int(sch.get(lp).extent)
+    return n
+
+
+def _valid_depths(sch, block, consumer):
+    """Consumer loop depths where compute_at works without recomputation."""
     before = _executions(sch, block)
-    name = _name(sch, block)
+    name, cname = _name(sch, block), _name(sch, consumer)
+    depths = []
+    for depth in range(len(sch.get_loops(consumer)), 0, -1):
+        trial = sch.copy()
+        try:
+            trial.compute_at(trial.get_sblock(name),
+                             trial.get_loops(trial.get_sblock(cname))[depth - 1],
+                             preserve_unit_loops=True)
+        except s_tir.ScheduleError:
+            continue
+        if _executions(trial, trial.get_sblock(name)) == before:
+            depths.append(depth)
+    return depths
+
+
+def _spatial_innermost(sch, block):
+    """Move a reduction's spatial loops (the row it computes) inside its
+    reduction loops, so the innermost loop walks contiguous data with one
+    broadcast weight: the shape C compilers and LLVM vectorize (MVE vfma)."""
+    ivs = sch.get(block).iter_vars
+    loops = sch.get_loops(block)[-len(ivs):]
+    spatial = [lp for lp, iv in zip(loops, ivs) if iv.iter_type != _REDUCE]
+    reduce = [lp for lp, iv in zip(loops, ivs) if iv.iter_type == _REDUCE]
+    if not reduce or all(int(sch.get(lp).extent) == 1 for lp in spatial):
+        return
+    try:
+        sch.reorder(*(reduce + spatial))
+    except s_tir.ScheduleError:
+        pass
+
+
+def _try_compute_at(sch, block):
+    """Rule 2 for one producer. Reductions go to the shallowest valid loop
+    whose row fits ROW_LIMIT elements (then rule 4 vectorizes along the row);
+    everything else to the deepest valid loop."""
     for consumer in sch.get_consumers(block):
         loops = sch.get_loops(consumer)
-        for depth in range(len(loops), 0, -1):
-            trial = sch.copy()
-            try:
-                trial.compute_at(trial.get_sblock(name), trial.get_loops(
-                    trial.get_sblock(_name(sch, consumer)))[depth - 1],
-                    preserve_unit_loops=True)
-            except s_tir.ScheduleError:
-                continue
-            if _executions(trial, trial.get_sblock(name)) != before:
-                continue  # would recompute the producer
-            sch.compute_at(block, loops[depth - 1], preserve_unit_loops=True)
-            return True
+        depths = _valid_depths(sch, block, consumer)
+        if not depths:
+            continue
+        depth = depths[0]
+        if _is_reduction(sch, block):
+            rows = [d for d in depths if _inner_extent(sch, loops, d) <= ROW_LIMIT]
+            depth = rows[-1] if rows else depths[0]
+        sch.compute_at(block, loops[depth - 1], preserve_unit_loops=True)
+        if _is_reduction(sch, block):
+            _spatial_innermost(sch, block)
+        return True
     return False
 
 
