@@ -14,7 +14,16 @@ def read_dict(path):
     if not os.path.isfile(path):
         raise ModelError("dictionary not found: %s" % path)
     with open(path, "rb") as f:
-        chars = [line.decode("utf-8").rstrip("\r\n") for line in f.read().splitlines()]
+        data = f.read()
+    # Split on "\n" only, as PaddleOCR's readlines() does (str.splitlines would
+    # also split on exotic separators that may be dictionary entries).
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    try:
+        chars = [line.decode("utf-8").rstrip("\r") for line in lines]
+    except UnicodeDecodeError as exc:
+        raise ModelError("dictionary %s is not UTF-8: %s" % (path, exc))
     if not chars:
         raise ModelError("dictionary is empty: %s" % path)
     return chars

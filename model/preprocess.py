@@ -12,28 +12,28 @@ import cv2
 import numpy as np
 
 
-def resize_norm(img, image_shape, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
-    """HxWx3 uint8 RGB -> float32 CxHxW in the model's input layout."""
-    c, h, w = image_shape
-    resized = resize_for_model(img, image_shape).astype(np.float32) / 255.0
-    resized = (resized - np.float32(mean)) / np.float32(std)
-    out = np.zeros((c, h, w), np.float32)
-    out[:, :, :resized.shape[1]] = resized.transpose(2, 0, 1)
-    return out
-
-
 def resize_for_model(img, image_shape):
-    """HxWx3 (or HxW) uint8 -> h x rw x 3 uint8, rw <= w: the resize half of
-    resize_norm. The firmware gets exactly these pixels (host/convert.py) and
-    normalises and pads on the device."""
+    """HxWx3 uint8 -> uint8 image of the model height, aspect ratio kept,
+    width ceil(H * w/h) clamped to [1, model width] (PaddleOCR's rule; cv2
+    bilinear on uint8).  The firmware path does the rest on the device."""
     c, h, w = image_shape
     if img.ndim == 2:
         img = np.stack([img] * 3, axis=-1)
     ih, iw = img.shape[:2]
     ratio = iw / float(ih)
     rw = w if math.ceil(h * ratio) > w else int(math.ceil(h * ratio))
-    rw = max(rw, 1)
-    return cv2.resize(img, (rw, h))
+    return cv2.resize(np.ascontiguousarray(img), (max(rw, 1), h))
+
+
+def resize_norm(img, image_shape, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
+    """HxWx3 uint8 -> float32 CxHxW in the model's input layout: resize,
+    normalise, right-pad with zeros to the model width."""
+    c, h, w = image_shape
+    resized = resize_for_model(img, image_shape).astype(np.float32) / 255.0
+    resized = (resized - np.float32(mean)) / np.float32(std)
+    out = np.zeros((c, h, w), np.float32)
+    out[:, :, :resized.shape[1]] = resized.transpose(2, 0, 1)
+    return out
 
 
 def load_image(path):

