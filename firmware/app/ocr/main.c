@@ -19,6 +19,7 @@
 #include "model.h"
 #include "platform.h"
 #include "preprocess.h"
+#include "profile.h"
 
 #define STATUS_BAD_DATA 2
 
@@ -82,5 +83,6 @@ int main(void) {
     }
     platform_print_instructions(instructions);
   }
+  ocr_profile_report();
   return 0;
 }
