@@ -34,7 +34,7 @@ def _colours(rng, level):
         bg = rng.integers(200, 256, size=3)
         fg = rng.integers(0, 60, size=3)
         return bg, fg
-    min_contrast = 140 - 70 * level
+    min_contrast = 150 - 50 * level  # stays readable once blur/noise are added
     for _ in range(50):
         bg, fg = rng.integers(0, 256, size=3), rng.integers(0, 256, size=3)
         if abs(_luma(bg) - _luma(fg)) >= min_contrast:
@@ -108,7 +108,7 @@ def render(rng, text, font_path, level=1.0):
     cropped around the text as a detector would (tight or loose)."""
     size = int(rng.integers(24, 44))
     font = _font(font_path, size)
-    stroke = int(rng.integers(1, 3)) if rng.random() < 0.08 * level else 0
+    stroke = 1 if size >= 30 and rng.random() < 0.08 * level else 0  # thicker fills counters
     mask, box = _text_mask(text, font, stroke)
     h, w = mask.shape
     bg_col, fg_col = _colours(rng, level)
@@ -142,23 +142,25 @@ def render(rng, text, font_path, level=1.0):
     cx1, cy1 = min(max(cx1, cx0 + 2), w), min(max(cy1, cy0 + 2), h)
     img = img[cy0:cy1, cx0:cx1]
 
-    # Resolution: a word in a photo is often only 12-30 px tall.
+    # Photo degradations.  At most two of them per sample (weighted by level):
+    # stacking all of them makes crops no reader, human or model, can read.
     ch, cw = img.shape[:2]
-    target_h = int(rng.integers(12, 33)) if rng.random() < 0.4 * level else int(rng.integers(32, 49))
+    n_deg = int(rng.choice(3, p=[1 - 0.7 * level, 0.45 * level, 0.25 * level]))
+    chosen = set(rng.choice(4, size=n_deg, replace=False).tolist()) if n_deg else set()
+    # Resolution: a word in a photo is often only 16-30 px tall.
+    target_h = int(rng.integers(16, 31)) if 0 in chosen else int(rng.integers(32, 49))
     target_h = min(target_h, ch)
     target_w = max(2, int(round(cw * target_h / ch)))
     img = cv2.resize(img, (target_w, target_h), interpolation=cv2.INTER_AREA)
-
-    if rng.random() < 0.3 * level:
-        sigma = rng.uniform(0.3, 1.3)
-        img = cv2.GaussianBlur(img, (0, 0), sigma)
-    if rng.random() < 0.3 * level:
-        noise = rng.normal(0, rng.uniform(2, 14), img.shape)
+    if 1 in chosen:  # defocus / motion softness, relative to the text height
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.0) * target_h / 32.0)
+    if 2 in chosen:  # sensor noise
+        noise = rng.normal(0, rng.uniform(2, 10), img.shape)
         img = np.clip(img + noise, 0, 255).astype(np.uint8)
-    if rng.random() < 0.1 * level:
-        img = 255 - img
-    if rng.random() < 0.3 * level:
-        q = int(rng.integers(15, 80))
+    if 3 in chosen:  # JPEG artefacts
+        q = int(rng.integers(25, 85))
         ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
         img = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    if rng.random() < 0.1 * level:  # inverted contrast (light on dark signs)
+        img = 255 - img
     return np.ascontiguousarray(img)
