@@ -16,26 +16,33 @@ from .errors import CodegenError
 OUTPUTS = {"c": ("kernels.c", "model.c", "model.h", "weights.bin", "report.json"),
            "llvm-mve": ("kernels.o", "model.c", "model.h", "weights.bin", "report.json")}
 ALL_OUTPUTS = sorted(set(OUTPUTS["c"]) | set(OUTPUTS["llvm-mve"]))
-STACK_LIMIT_BYTES = 1024
+# A kernel's local arrays (accumulator rows, padded input rows) live on the
+# stack; any array bigger than this moves to the arena as a scratch tensor.
+STACK_LIMIT_BYTES = 4096
 _STACK_ARRAY = re.compile(r"^\s+(?:float|double|int\d+_t|uint\d+_t) \w+\[(\d+)\];")
 _C_SIZES = {"float": 4, "double": 8}
 
 
-def _stack_hogs(c_source, limit):
-    """Kernel symbols whose generated C declares a local array > limit bytes."""
-    hogs, current = set(), None
+def _stack_arrays(c_source):
+    """{kernel symbol: [bytes of each local array]} in the generated C."""
+    arrays, current = {}, None
     for line in c_source.splitlines():
         m = emit._DEF.match(line)
         if m:
             current = m.group(1)
+            arrays[current] = []
             continue
         m = _STACK_ARRAY.match(line)
         if m and current:
             ctype = line.split()[0]
-            size = int(m.group(1)) * _C_SIZES.get(ctype, int(re.sub(r"\D", "", ctype) or 8) // 8)
-            if size > limit:
-                hogs.add(current)
-    return hogs
+            arrays[current].append(
+                int(m.group(1)) * _C_SIZES.get(ctype, int(re.sub(r"\D", "", ctype) or 8) // 8))
+    return arrays
+
+
+def _stack_hogs(c_source, limit):
+    """Kernel symbols whose generated C declares a local array > limit bytes."""
+    return {k for k, sizes in _stack_arrays(c_source).items() if any(b > limit for b in sizes)}
 
 
 def _intervals(g):
@@ -68,7 +75,8 @@ def build(model_dir, input_shape, backend="c", schedule="best"):
     t_relax = time.monotonic()
 
     used = sorted({c.kernel for c in g.calls})
-    funcs = {k: schedmod.schedule(g.funcs[k], schedule) for k in used}
+    funcs = {k: schedmod.schedule(g.funcs[k], schedule, partition_padding=(backend == "c"))
+             for k in used}
     scratch = {}
     if schedule == "stock":
         for k in used:
@@ -86,6 +94,7 @@ def build(model_dir, input_shape, backend="c", schedule="best"):
         symbols = {emit.KERNEL_PREFIX + k: f for k, f in funcs.items()}
         c_src = lower.build_c(symbols)
     kernels_c, signatures = emit.clean_kernels_c(c_src, n_inputs)
+    stack = {k: sum(v) for k, v in _stack_arrays(c_src).items()}
     for k, c in enumerate(g.calls):
         for j, (shp, dt) in enumerate(scratch.get(c.kernel, [])):
             name = "scratch%d_%d" % (k, j)
@@ -118,6 +127,9 @@ def build(model_dir, input_shape, backend="c", schedule="best"):
         relax_plan = "failed: %s" % str(err).splitlines()[0]
     report = _report(g, offsets, const_offsets, intervals, arena, bound, relax_plan,
                      ordering, blob, crc, backend, schedule, shape, used)
+    for entry in report["kernels"]:
+        entry["stack_array_bytes"] = stack.get(entry["kernel"], 0)
+    report["totals"]["max_kernel_stack_array_bytes"] = max(stack.values(), default=0)
     report["timing_seconds"] = {"paddle_to_onnx": round(t_front - t0, 2),
                                 "relax": round(t_relax - t_front, 2),
                                 "kernels": round(t_kernels - t_relax, 2),
@@ -159,6 +171,8 @@ def _report(g, offsets, const_offsets, intervals, arena, bound, relax_plan, orde
             "params": params, "weights_bytes": len(blob), "weights_crc32": "0x%08X" % crc,
             "macs": sum(c.macs for c in g.calls),
             "arena_bytes": arena, "peak_live_lower_bound": bound,
+            "arena_note": "intermediates only: model_run's input and output are the "
+                          "caller's buffers",
             "arena_equals_lower_bound": arena == bound,
             "planner_ordering": ordering,
             "relax_static_plan_bytes": relax_plan,

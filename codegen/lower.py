@@ -49,6 +49,12 @@ def lift_scratch(func, stack_limit):
     return new, [([int(d) for d in b.shape], str(b.dtype)) for b in lifted]
 
 
+# partition_const_loop: split loops at the bounds an inlined zero padding
+# tests, so the interior runs without the branch (edges keep it).
+PASS_CONFIG = {"tirx.disable_assert": True,
+               "s_tir.LoopPartition": {"partition_const_loop": True}}
+
+
 def _lowering_passes():
     return [
         s_tir.transform.CanonicalizeLoop(),
@@ -96,7 +102,7 @@ def lower(funcs, target):
                     for name, f in funcs.items()})
     mod = tirx.transform.BindTarget(tgt.with_host(tgt))(mod)
     passes = _lowering_passes() + [unpacked_abi, tirx.transform.LowerIntrin()]
-    with tvm.transform.PassContext(opt_level=3, config={"tirx.disable_assert": True}):
+    with tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
         mod = tvm.transform.Sequential(passes)(mod)
     return mod, tgt
 
