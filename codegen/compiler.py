@@ -178,6 +178,7 @@ def _report(g, offsets, const_offsets, intervals, arena, bound, relax_plan, orde
             "relax_static_plan_bytes": relax_plan,
             "no_reuse_bytes": sum(iv.size for iv in intervals),
             "scratch_tensors": sum(1 for t in g.tensors.values() if t.kind == "scratch"),
+            "views": sum(1 for t in g.tensors.values() if t.alias_of),
         },
     }
 

@@ -129,3 +129,25 @@ def test_stock_schedule_is_also_correct(paddle_seeded, tmp_path):
     report, result = compile_and_check(model_dir, tmp_path / "gen", n=1, schedule="stock")
     assert result["ok"], result
     assert report["totals"]["scratch_tensors"] > 0
+
+
+def test_reshapes_between_kernels_are_views(paddle_seeded, tmp_path):
+    """A reshape that stays a kernel of its own after fusion costs a copy; the
+    executor passes the same arena bytes instead."""
+    nn = paddle_seeded.nn
+
+    class Net(nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2D(3, 4, 3, padding=1)
+            self.c2 = nn.Conv2D(4, 4, 1)
+
+        def forward(self, x):
+            y = self.c1(x)
+            z = self.c2(y)
+            return nn.functional.softmax(y.reshape([1, 4, 36]), axis=-1) + z.reshape([1, 4, 36])
+    model_dir = export(Net(), [1, 3, 6, 6], tmp_path / "model")
+    report, result = compile_and_check(model_dir, tmp_path / "gen", n=2)
+    assert result["ok"], result
+    assert report["totals"]["views"] == 2
+    assert not any("reshape" in k["kernel"] for k in report["kernels"])
