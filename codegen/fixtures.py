@@ -6,7 +6,8 @@ exported *untrained* (random init): the compiler only cares about the graph and
 the numbers flowing through it, not whether they read text.
 
 Run ``python -m codegen.fixtures v3 OUTDIR [--input-shape 1,3,48,320]`` to write
-``inference.json`` + ``inference.pdiparams`` (+ ``meta.json``) for PP-OCRv3 en rec.
+an inference-model directory per the contract (``inference.json``,
+``inference.pdiparams``, ``meta.json``, ``dict.txt``) for PP-OCRv3 en rec.
 """
 import argparse
 import importlib.metadata
@@ -31,6 +32,13 @@ PPOCR_V3_EN_ARCH = {
 def ppocr_on_path():
     """unstructured-paddleocr ships ``ppocr`` inside its package but imports it
     as a top-level package; put that directory on sys.path (one place only)."""
+    root = ppocr_root()
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def ppocr_root():
+    """The folder that holds the ``ppocr`` package."""
     # Located through the distribution's metadata, not find_spec: importing
     # it (or a stale sys.modules entry) is not needed just to find the folder.
     try:
@@ -40,8 +48,7 @@ def ppocr_on_path():
     root = str(dist.locate_file("unstructured_paddleocr"))
     if not os.path.isdir(os.path.join(root, "ppocr")):
         raise RuntimeError("%s has no ppocr package" % root)
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    return root
 
 
 def save_layer(layer, input_shape, out_dir, name="inference"):
@@ -69,6 +76,12 @@ def export_ppocr_v3(out_dir, input_shape=(1, 3, 48, 320), seed=0):
             layer._mean.set_value(paddle.randn([n]) * 0.1)
             layer._variance.set_value(paddle.rand([n]) * 0.5 + 0.75)
     save_layer(model, input_shape, out_dir)
+    # The contract's dict.txt: PaddleOCR's 95-character English dictionary
+    # (classes = blank + these + space, hence 97).
+    with open(os.path.join(ppocr_root(), "ppocr", "utils", "en_dict.txt"), encoding="utf-8") as f:
+        chars = f.read()
+    with open(os.path.join(out_dir, "dict.txt"), "w", encoding="utf-8") as f:
+        f.write(chars)
     meta = {"input_shape": list(input_shape), "num_classes": 97, "use_space_char": True,
             "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
             "source": "untrained PP-OCRv3 en rec architecture (codegen.fixtures)",
