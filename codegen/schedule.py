@@ -34,15 +34,6 @@ _REDUCE = 2  # tirx.IterVar.CommReduce
 # A reduction computed under its consumer keeps at most this many partial
 # results (a row on the stack: 1 KB of float32).
 ROW_LIMIT = 256
-# Blocks that read a zero-padding stage (before it was inlined), per call;
-# empty when rule 4 is off.
-_PADDED = set()
-
-
-def _reads_padding(sch, block):
-    return _name(sch, block) in _PADDED
-
-
 def _is_reduction(sch, block):
     return any(iv.iter_type == _REDUCE for iv in sch.get(block).iter_vars)
 
@@ -117,7 +108,7 @@ def _valid_depths(sch, block, consumer):
     return depths
 
 
-def _spatial_innermost(sch, block):
+def _spatial_innermost(sch, block, padded):
     """Move a reduction's spatial loops (the row it computes) inside its
     reduction loops, so the innermost loop walks contiguous data with one
     broadcast weight: the shape C compilers and LLVM vectorize (MVE vfma)."""
@@ -131,7 +122,7 @@ def _spatial_innermost(sch, block):
         sch.reorder(*(reduce + spatial))
     except s_tir.ScheduleError:
         return
-    if _reads_padding(sch, block):
+    if _name(sch, block) in padded:
         # The init must be hoisted first: partitioning the row loop of a
         # block that still has an init would re-zero it per piece.
         ivs = sch.get(block).iter_vars
@@ -165,7 +156,7 @@ def _partition_padding_edges(sch, block):
         pass
 
 
-def _try_compute_at(sch, block):
+def _try_compute_at(sch, block, padded):
     """Rule 2 for one producer. Reductions go to the shallowest valid loop
     whose row fits ROW_LIMIT elements (then rule 4 vectorizes along the row);
     everything else to the deepest valid loop."""
@@ -180,12 +171,12 @@ def _try_compute_at(sch, block):
             depth = rows[-1] if rows else depths[0]
         sch.compute_at(block, loops[depth - 1], preserve_unit_loops=True)
         if _is_reduction(sch, block):
-            _spatial_innermost(sch, block)
+            _spatial_innermost(sch, block, padded)
         return True
     return False
 
 
-def _compute_at_consumers(sch, outputs):
+def _compute_at_consumers(sch, outputs, padded):
     """Rule 2 for every producer left at the root after rule 1, last first.
     Only blocks present now are moved: blocks that scheduling creates (a
     hoisted init) are already where they belong."""
@@ -199,7 +190,7 @@ def _compute_at_consumers(sch, outputs):
             if name not in todo or name in done or not sch.get_consumers(block):
                 continue
             done.add(name)
-            if _try_compute_at(sch, block):
+            if _try_compute_at(sch, block, padded):
                 progress = True
                 break
 
@@ -242,12 +233,10 @@ def schedule(func, mode="best", partition_padding=True):
         raise ValueError("unknown schedule %r" % mode)
     sch = s_tir.Schedule(IRModule({"main": func}))
     outputs = {_name(sch, b) for b in sch.get_output_blocks(sch.get_sblock("root"))}
+    # Blocks reading a zero-padding stage, noted before rule 1 inlines it.
     padded = {_name(sch, c) for b in _blocks(sch) if "pad" in _name(sch, b).lower()
-              for c in sch.get_consumers(b)}
-    _PADDED.clear()
-    if partition_padding:
-        _PADDED.update(padded)
+              for c in sch.get_consumers(b)} if partition_padding else set()
     _inline_injective(sch, outputs)
-    _compute_at_consumers(sch, outputs)
+    _compute_at_consumers(sch, outputs, padded)
     _decompose_reductions(sch)
     return sch.mod["main"]
