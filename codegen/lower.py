@@ -4,22 +4,18 @@ TVM's stock TIR pipeline ends in MakePackedAPI: every kernel becomes a TVM-FFI
 packed function taking DLTensor handles, which needs the TVM runtime. We run
 the same lowering passes ourselves and replace MakePackedAPI with
 ``unpacked_abi``: the parameters become the buffers' data pointers and the
-function returns int32 0, i.e.
-
-    int32_t k(float* restrict a, float* restrict b, ..., float* restrict out)
+function returns int32 0, i.e. ``int32_t k(float* a, ..., float* out)``
+(emit.clean_kernels_c then adds ``const`` to inputs and ``restrict`` to all).
 
 Buffers the schedule could not remove are turned into extra pointer
 parameters ("scratch") that the memory planner places in the arena, so no
 kernel ever allocates at run time.
 """
-import re
-
 import tvm
 from tvm import s_tir, tirx
 from tvm.ir import IRModule
 from tvm.target import Target
 
-from .errors import CodegenError
 
 C_TARGET = {"kind": "c"}
 MVE_TARGET = {"kind": "llvm", "mtriple": "thumbv8.1m.main-none-eabi", "mcpu": "cortex-m55",
@@ -49,10 +45,7 @@ def lift_scratch(func, stack_limit):
     return new, [([int(d) for d in b.shape], str(b.dtype)) for b in lifted]
 
 
-# partition_const_loop: split loops at the bounds an inlined zero padding
-# tests, so the interior runs without the branch (edges keep it).
-PASS_CONFIG = {"tirx.disable_assert": True,
-               "s_tir.LoopPartition": {"partition_const_loop": True}}
+PASS_CONFIG = {"tirx.disable_assert": True}
 
 
 def _lowering_passes():
@@ -110,13 +103,13 @@ def lower(funcs, target):
 def build_c(funcs):
     """Return C source text for all kernels with the plain ABI."""
     mod, tgt = lower(funcs, C_TARGET)
-    with tvm.transform.PassContext(opt_level=3, config={"tirx.disable_assert": True}):
+    with tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
         rt = tvm.get_global_func("target.build.c")(mod, tgt)
     return rt.inspect_source()
 
 
 def build_llvm_object(funcs, path):
     mod, tgt = lower(funcs, MVE_TARGET)
-    with tvm.transform.PassContext(opt_level=3, config={"tirx.disable_assert": True}):
+    with tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
         rt = tvm.get_global_func("target.build.llvm")(mod, tgt)
     rt.write_to_file(path)

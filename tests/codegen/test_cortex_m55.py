@@ -4,12 +4,11 @@ code (vldrw/vfma), and both run on QEMU's mps3-an547 with the firmware
 platform, agreeing with Paddle within 1e-4 (same argmax)."""
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from codegen_helpers import ROOT, export, paddle_seeded  # noqa: F401 (fixture)
+from codegen_helpers import ROOT, export
 
 CPU = ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"]
 CFLAGS = CPU + ["-O3", "-std=gnu11", "-ffreestanding", "-ffunction-sections", "-fdata-sections",

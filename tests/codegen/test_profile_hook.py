@@ -2,7 +2,6 @@
 model_profile_begin(k)/model_profile_end(k), in order, and model.h's kernel
 table matches the report."""
 import json
-import os
 import subprocess
 
 from codegen_helpers import export, paddle_seeded  # noqa: F401 (fixture)
