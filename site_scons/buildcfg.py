@@ -120,3 +120,90 @@ def load(path, overrides, extra_keys=()):
             known = sorted(set(SCHEMA) | set(extra_keys))
             raise ConfigError("unknown option '%s=%s' (known: %s)" % (key, value, ", ".join(known)))
     return {key: SCHEMA[key][1](key, raw[key]) for key in SCHEMA}
+
+
+# Checks of the graph options (not toolchain settings): key -> validator(key, raw, cwd).
+def _int_range(low, high):
+    def check(key, raw, cwd):
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError("%s=%s: must be a whole number" % (key, raw)) from None
+        if not low <= value <= high:
+            raise ConfigError("%s=%s: must be between %d and %d" % (key, raw, low, high))
+        return value
+    return check
+
+
+def _flag(key, raw, cwd):
+    if raw not in ("0", "1"):
+        raise ConfigError("%s=%s: must be 0 or 1" % (key, raw))
+    return raw == "1"
+
+
+def _one_of(*allowed):
+    def check(key, raw, cwd):
+        return _choice(*allowed)(key, raw)
+    return check
+
+
+def _existing(kind):
+    """A file or folder the user names, relative to where they ran ./scons."""
+    def check(key, raw, cwd):
+        if not raw:
+            return ""
+        path = os.path.normpath(os.path.join(cwd, os.path.expanduser(raw)))
+        ok = os.path.isdir(path) if kind == "folder" else os.path.isfile(path)
+        if not ok:
+            raise ConfigError("%s=%s: no such %s" % (key, raw, kind))
+        return path
+    return check
+
+
+def _fraction_or_empty(key, raw, cwd):
+    if raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError("%s=%s: must be a number between 0 and 1" % (key, raw)) from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError("%s=%s: must be a number between 0 and 1" % (key, raw))
+    return value
+
+
+OPTION_CHECKS = {
+    "app": lambda key, raw, cwd: _word(key, raw),
+    "image": _existing("file"),
+    "model": _one_of("ppocrv3_en", "ppocrv4"),
+    "train": _flag,
+    "profile": _one_of("smoke", "full"),
+    "train_nproc": _int_range(1, 64),
+    "config": _existing("file"),
+    "checkpoint": _existing("file"),
+    "model_dir": _existing("folder"),
+    "dict": _existing("file"),
+    "channel_order": _one_of("RGB", "BGR"),
+    "backend": _one_of("llvm-mve", "c"),
+    "schedule": _one_of("best", "stock"),
+    "test_images": _int_range(1, 2000),
+    "test_shards": _int_range(1, 64),
+    "min_accuracy": _fraction_or_empty,
+}
+
+
+def options(defaults, arguments, cwd):
+    """The graph options: ``defaults`` with ``arguments`` applied, each checked.
+    Relative paths given on the command line are relative to ``cwd`` (where the
+    user ran ./scons); the defaults are relative to the repository."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = {}
+    for key, default in defaults.items():
+        given = key in arguments
+        check = OPTION_CHECKS[key]
+        result[key] = check(key, arguments[key] if given else default, cwd if given else root)
+    if bool(result["config"]) != bool(result["checkpoint"]):
+        raise ConfigError("config= and checkpoint= go together (your PaddleOCR yml and its .pdparams)")
+    if result["model_dir"] and not result["dict"]:
+        raise ConfigError("model_dir= needs dict= (the dictionary the model was trained with)")
+    return result

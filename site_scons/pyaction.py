@@ -36,6 +36,8 @@ def run_checked(env, cmd, target, keep_on_failure=False):
     proc_env = dict(os.environ)
     proc_env.update({k: str(v) for k, v in env.get("SUBPROCESS_ENV", {}).items()})
     proc_env["PYTHONPATH"] = root + os.pathsep + proc_env.get("PYTHONPATH", "")
+    # Paddle warns on every import that ccache (for C++ extensions we never build) is missing.
+    proc_env.setdefault("PYTHONWARNINGS", "ignore:No ccache found:UserWarning")
     rc = subprocess.call(cmd, cwd=root, env=proc_env)
     if rc != 0:
         for t in ([] if keep_on_failure else target):

@@ -121,7 +121,7 @@ def generate(env):
         CFLAGS=["-std=gnu11"],
         ASFLAGS=cpu + ["-x", "assembler-with-cpp", "-c"],
         LINKFLAGS=cpu + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
-                         "-Wl,--no-warn-rwx-segments"],
+                         "-Wl,--no-warn-rwx-segments", "-Wl,--no-warn-execstack"],
         LIBS=["m"],
     )
     # gas's default ASCOM calls `as` directly; assemble through gcc so .S files

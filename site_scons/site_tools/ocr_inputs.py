@@ -29,7 +29,7 @@ def _labels_emitter(target, source, env):
 def _convert_argv(target, source, env):
     argv = ["--model-dir", _model_dir(source), "--out", target[0].path, "--index", target[1].path,
             "--shard", env.get("SHARD", "0/1")]
-    inputs = [s.path for s in source[1:] if not s.path.endswith(".py") and s.__class__.__name__ == "File"]
+    inputs = [s.path for s in source[1:] if s.__class__.__name__ == "File" and not s.path.endswith(".py")]
     if env.get("LABELS"):
         argv += ["--labels", inputs[0]]
         if env.get("LIMIT"):
@@ -40,7 +40,7 @@ def _convert_argv(target, source, env):
 
 
 def _convert_emitter(target, source, env):
-    index = env.File(os.path.splitext(target[0].path)[0] + ".json")
+    index = env.File(os.path.splitext(target[0].abspath)[0] + ".json")
     options = env.Value({"shard": env.get("SHARD", "0/1"), "limit": env.get("LIMIT"),
                          "labels": bool(env.get("LABELS"))})
     code = [env.File("#host/convert.py"), env.File("#model/preprocess.py")]

@@ -43,7 +43,9 @@ SPLIT_SEEDS = {"val": 1001, "test": 2001}  # model.splits defaults
 
 def _dir(target):
     """Builders take the output folder as target; SCons hands it over as a node."""
-    return target[0].path if not target[0].path.endswith(".json") else os.path.dirname(target[0].path)
+    # abspath: emitters run from the calling SConscript's folder; a relative
+    # path would be re-rooted there.
+    return target[0].abspath if not target[0].path.endswith(".json") else os.path.dirname(target[0].abspath)
 
 
 def _common(env, extra_dists=()):
@@ -64,7 +66,7 @@ def _split_opts(env):
 
 
 def _render_emitter(target, source, env):
-    root = target[0].path
+    root = target[0].abspath
     opts = _split_opts(env)
     targets = []
     for split in opts["splits"]:

@@ -16,7 +16,7 @@ import pyaction
 
 def _status_emitter(target, source, env):
     log = target[0]
-    status = env.File(str(log).rsplit(".", 1)[0] + ".status")
+    status = env.File(log.abspath.rsplit(".", 1)[0] + ".status")
     cfg = env["CFG"]
     settings = {k: cfg[k] for k in ("simulator", "timeout")}
     if cfg["simulator"] == "qemu":

@@ -40,7 +40,7 @@ def _emitter(target, source, env):
     opts = _options(env)
     if opts["backend"] not in OUTPUTS:
         raise ValueError("Codegen: BACKEND=%s: must be c or llvm-mve" % opts["backend"])
-    out_dir = os.path.dirname(target[0].path)
+    out_dir = os.path.dirname(target[0].abspath)
     targets = [env.File(os.path.join(out_dir, name)) for name in OUTPUTS[opts["backend"]]]
     versions = {name: pyaction.dist_version(name) for name in VERSIONED}
     extra = pyaction.package_sources(env, "codegen") + [
