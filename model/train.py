@@ -45,7 +45,7 @@ PROFILES = {
                   eval_subset=48, final_eval_limit=200, log_every=5, seed=1),
     # The shipped model.  ``batch`` is per process; with --nproc 2 a step is 32 samples.
     # At ~8 samples/s (2 processes) 400 steps are ~25 minutes between validations.
-    "full": dict(batch=16, steps=30000, warmup=1000, curriculum_samples=150000, distill=1.0,
+    "full": dict(batch=16, steps=30000, warmup=300, curriculum_samples=150000, distill=1.0,
                  distill_until=0.5, save_every_s=300, eval_every_steps=400,
                  eval_subset=500, final_eval_limit=None, log_every=50, seed=1),
 }
@@ -422,7 +422,7 @@ class Trainer:
         self.log.info("VAL step %d samples %d: word acc %.4f, char acc %.4f on %d images; e.g. %s",
                       self.step, self.samples(), m["word_acc"], m["char_acc"], m["count"],
                       "; ".join("%r->%r" % (l, p) for p, l in wrong))
-        if m["word_acc"] > self.best["word_acc"]:
+        if (m["word_acc"], m["char_acc"]) > (self.best["word_acc"], self.best.get("char_acc", -1.0)):
             self.best = {"word_acc": m["word_acc"], "char_acc": m["char_acc"], "step": self.step,
                          "samples": self.samples()}
             self.save(BEST)

@@ -1,0 +1,53 @@
+"""model.train end to end at tiny sizes: outputs, resume, never-finished-early,
+the two-process launcher path with distillation."""
+import json
+import os
+
+from model_helpers import CONFIG, clean_words, error_lines, run_module  # noqa: F401
+
+
+def test_smoke_run_writes_every_output_and_resumes(tmp_path, clean_words):  # noqa: F811
+    out = str(tmp_path / "run")
+    missing = str(tmp_path / "missing" / "label.txt")
+    # Final evaluation fails (no such label file): the run must not look finished.
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
+                            "--steps", "3", "--val", missing)
+    assert rc == 2, output
+    assert len(error_lines(output)) == 1 and "label file not found" in output
+    assert not os.path.exists(os.path.join(out, "metrics.json"))
+    assert os.path.isfile(os.path.join(out, "state", "latest", "model.pdparams"))
+
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
+                            "--steps", "4", "--resume", "--val", clean_words, "--test", clean_words)
+    assert rc == 0, output
+    log = open(os.path.join(out, "train.log")).read()
+    assert "at step 3" in log and "step 4/4" in log
+    for name in ("model.pdparams", "model.pdopt", "model.states", "history.json", "curves.png"):
+        assert os.path.getsize(os.path.join(out, name)) > 0, name
+    m = json.load(open(os.path.join(out, "metrics.json")))
+    assert m["steps"] == 4 and m["config_hash"] and m["profile"] == "smoke"
+    for split in ("val", "test"):
+        assert m[split]["count"] == 24
+        assert 0.0 <= m[split]["word_acc"] <= m[split]["char_acc"] <= 1.0 or m[split]["word_acc"] == 0.0
+
+
+def test_resume_refuses_state_of_another_config(tmp_path):
+    out = str(tmp_path / "run")
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
+                            "--steps", "1")
+    assert rc == 0, output
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
+                            "--steps", "2", "--resume", "--set", "Global.image_shape=[3,32,320]")
+    assert rc == 2 and "another config" in output
+
+
+def test_two_process_launcher_with_distillation(tmp_path):
+    out = str(tmp_path / "dp")
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
+                            "--steps", "2", "--nproc", "2", "--distill", "1.0")
+    assert rc == 0, output
+    log = open(os.path.join(out, "train.log")).read()
+    assert "2 process(es)" in log and "step 2/2" in log
+    assert os.path.isfile(os.path.join(out, "launch", "workerlog.1"))
+    st = json.load(open(os.path.join(out, "metrics.json")))
+    assert st["processes"] == 2 and st["samples"] == 2 * 2 * 8
