@@ -4,7 +4,7 @@ import os
 import pytest
 
 import buildcfg
-from conftest import ROOT
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CFG = os.path.join(ROOT, "toolchain.cfg")
 

@@ -6,20 +6,20 @@ from graph_helpers import actions
 
 
 def test_deploy_runs_then_noop_runs_nothing(tree):
-    rc, out = tree.scons("deploy")
+    rc, out = tree.scons("deploy", "app=platform_check")
     assert "RUN" in " ".join(actions(out))
     assert "instructions:" in out and "EXITTHESIM" in out
     status = json.load(open(tree.file("build/run/platform_check/run.status")))
     assert status["passed"] is True and status["run_status"] == 0
 
-    rc, out = tree.scons("deploy")
+    rc, out = tree.scons("deploy", "app=platform_check")
     assert actions(out) == [], out
 
 
 def test_editing_one_app_source_rebuilds_only_its_chain(tree):
-    tree.scons("deploy")
+    tree.scons("deploy", "app=platform_check")
     tree.edit("firmware/app/platform_check/main.c", 'printf("check: ', 'printf("checked: ')
-    rc, out = tree.scons("deploy")
+    rc, out = tree.scons("deploy", "app=platform_check")
     assert sorted(actions(out)) == sorted(["CC build/firmware/app/platform_check/main.o",
                     "LINK build/firmware/platform_check.elf",
                     "SIZE build/firmware/platform_check.elf.size.json",
@@ -27,8 +27,8 @@ def test_editing_one_app_source_rebuilds_only_its_chain(tree):
 
 
 def test_changing_the_simulator_timeout_reruns_only_the_simulator(tree):
-    tree.scons("deploy")
-    rc, out = tree.scons("deploy", "timeout=321")
+    tree.scons("deploy", "app=platform_check")
+    rc, out = tree.scons("deploy", "app=platform_check", "timeout=321")
     assert actions(out) == ["RUN build/firmware/platform_check.elf"], out
 
 
@@ -53,7 +53,11 @@ def test_bad_settings_are_one_line_and_nonzero(tree):
     for args, words in [(["simulator=renode"], "must be one of qemu, fvp"),
                         (["timeout=never"], "whole number"),
                         (["bogus=1"], "unknown option 'bogus=1'"),
-                        (["app=nope"], "no such firmware app")]:
+                        (["app=nope"], "no such firmware app"),
+                        (["image=missing.png"], "image=missing.png: no such file"),
+                        (["model=ppocrv9"], "must be one of ppocrv3_en, ppocrv4"),
+                        (["test_images=0"], "between 1 and 2000"),
+                        (["config=model/configs/en_PP-OCRv3_rec.yml"], "go together")]:
         rc, out = tree.scons("deploy", *args, check=False)
         assert rc == 2, out
         assert out.strip().startswith("error:") and words in out and out.strip().count("\n") == 0, out
@@ -62,7 +66,7 @@ def test_bad_settings_are_one_line_and_nonzero(tree):
 def test_missing_toolchain_and_simulator(tree):
     rc, out = tree.scons("deploy", "gcc_prefix=/nonexistent/arm-none-eabi-", check=False)
     assert rc == 2 and "toolchain" in out and out.strip().count("\n") == 0, out
-    rc, out = tree.scons("deploy", "qemu_binary=/nonexistent/qemu", check=False)
+    rc, out = tree.scons("deploy", "app=platform_check", "qemu_binary=/nonexistent/qemu", check=False)
     assert rc != 0
     errors = [line for line in out.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "not found" in errors[0], out
