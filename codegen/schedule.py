@@ -34,6 +34,11 @@ _REDUCE = 2  # tirx.IterVar.CommReduce
 # A reduction computed under its consumer keeps at most this many partial
 # results (a row on the stack: 1 KB of float32).
 ROW_LIMIT = 256
+# Row blocks of rule 3b, the first that divides the row: 16 float32 are four
+# MVE q registers of partial sums.
+ROW_BLOCKS = (16, 8)
+
+
 def _is_reduction(sch, block):
     return any(iv.iter_type == _REDUCE for iv in sch.get(block).iter_vars)
 
@@ -130,7 +135,9 @@ def _spatial_innermost(sch, block, padded):
             sch.decompose_reduction(block, sch.get_loops(block)[-len(ivs)])
         except s_tir.ScheduleError:
             return
-        _partition_padding_edges(sch, block)
+        if _partition_padding_edges(sch, block):
+            return
+    _block_row(sch, block, len(reduce))
 
 
 def _partition_padding_edges(sch, block):
@@ -138,7 +145,7 @@ def _partition_padding_edges(sch, block):
     tests the input bounds at every MAC. Split the row loop into two edge
     pieces of KW iterations and an interior; in the interior the simplifier
     proves the bounds and the test disappears, so it vectorizes. (If it cannot
-    prove them the test simply stays: still correct.)"""
+    prove them the test simply stays: still correct.) True if it split."""
     # Called right after _spatial_innermost: the block's own loops are its
     # reduction loops first, then its spatial loops, the row last.
     ivs = sch.get(block).iter_vars
@@ -149,17 +156,40 @@ def _partition_padding_edges(sch, block):
     row = loops[-1]
     width, kw = int(sch.get(row).extent), int(sch.get(loops[nred - 1]).extent)
     if kw < 2 or width <= 3 * kw:
-        return
+        return False
     try:
         sch.loop_partition(row, [kw, width - 2 * kw])  # the rest: kw
     except s_tir.ScheduleError:
-        pass
+        return False
+    return True
+
+
+def _block_row(sch, block, nred):
+    """Rule 3b: for a pure channel reduction (1x1 convolution, matmul) whose
+    row is its only non-unit spatial loop, split the row into blocks of
+    ROW_BLOCKS and move the reduction loops inside the block loop: each block's
+    partial sums stay in vector registers for the whole reduction instead of a
+    load and a store per MAC (LLVM/MVE: 11 instructions per 16 MACs).
+    Windowed convolutions are left alone: measured slower blocked."""
+    nloops = len(sch.get(block).iter_vars)
+    own = sch.get_loops(block)[-nloops:]
+    extents = [int(sch.get(lp).extent) for lp in own]
+    width = extents[-1]
+    if any(e != 1 for e in extents[1:nred]) or any(e != 1 for e in extents[nred:-1]):
+        return
+    factor = next((f for f in ROW_BLOCKS if width % f == 0 and width > f), None)
+    if factor is None:
+        return
+    outer, _inner = sch.split(own[-1], [None, factor])
+    own = sch.get_loops(block)[-(nloops + 1):]
+    sch.reorder(outer, *own[:nred])
 
 
 def _try_compute_at(sch, block, padded):
-    """Rule 2 for one producer. Reductions go to the shallowest valid loop
-    whose row fits ROW_LIMIT elements (then rule 4 vectorizes along the row);
-    everything else to the deepest valid loop."""
+    """Rule 2 for one producer. Reductions compute one row (the consumer's
+    innermost loop) if it fits ROW_LIMIT, else the biggest region that fits,
+    else a scalar (rules 3-4 then vectorize along the row); everything else
+    goes to the deepest valid loop."""
     for consumer in sch.get_consumers(block):
         loops = sch.get_loops(consumer)
         depths = _valid_depths(sch, block, consumer)
@@ -168,7 +198,8 @@ def _try_compute_at(sch, block, padded):
         depth = depths[0]
         if _is_reduction(sch, block):
             rows = [d for d in depths if _inner_extent(sch, loops, d) <= ROW_LIMIT]
-            depth = rows[-1] if rows else depths[0]
+            single = len(loops) - 1  # one row: the consumer's innermost loop
+            depth = single if single in rows else (rows[-1] if rows else depths[0])
         sch.compute_at(block, loops[depth - 1], preserve_unit_loops=True)
         if _is_reduction(sch, block):
             _spatial_innermost(sch, block, padded)
