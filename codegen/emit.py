@@ -148,12 +148,12 @@ def model_c(graph, offsets, const_offsets, signatures, arena_bytes):
              "/* Kernels (kernels.c / kernels.o), plain C ABI. */"]
     for name in sorted(signatures):
         lines.append(prototype(name, signatures[name]))
-    lines += ["",
-              "static uint8_t model_arena[MODEL_ARENA_BYTES > 0 ? MODEL_ARENA_BYTES : 16]",
-              "    __attribute__((aligned(%d), section(\".bss.model_arena\")));" % ALIGN,
-              "",
-              "#define W(type, off) ((const type *)(const void *)(model_weights + (off)))",
-              "#define A(type, off) ((type *)(void *)(model_arena + (off)))",
+    lines += [""]
+    if arena_bytes > 0:  # a one-kernel model has no intermediates at all
+        lines += ["static uint8_t model_arena[MODEL_ARENA_BYTES]",
+                  "    __attribute__((aligned(%d), section(\".bss.model_arena\")));" % ALIGN,
+                  "#define A(type, off) ((type *)(void *)(model_arena + (off)))"]
+    lines += ["#define W(type, off) ((const type *)(const void *)(model_weights + (off)))",
               "",
               "#ifdef MODEL_PROFILE",
               "#define PROFILE_BEGIN(k) model_profile_begin(k)",

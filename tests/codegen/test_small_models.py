@@ -151,3 +151,22 @@ def test_reshapes_between_kernels_are_views(paddle_seeded, tmp_path):
     assert result["ok"], result
     assert report["totals"]["views"] == 2
     assert not any("reshape" in k["kernel"] for k in report["kernels"])
+
+
+def test_output_that_is_a_view_is_written_in_place(paddle_seeded, tmp_path):
+    """conv -> reshape as the last op: the conv writes straight into the
+    caller's output buffer, no arena at all (and no unused-arena warning)."""
+    nn = paddle_seeded.nn
+
+    class Net(nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2D(3, 4, 3, padding=1)
+
+        def forward(self, x):
+            return self.c(x).reshape([1, 4, 36])
+    model_dir = export(Net(), [1, 3, 6, 6], tmp_path / "model")
+    report, result = compile_and_check(model_dir, tmp_path / "gen", n=2)
+    assert result["ok"], result
+    assert report["totals"]["arena_bytes"] == 0 and report["totals"]["views"] == 1
+    assert report["kernels"][0]["output"]["external"] == "output"
