@@ -7,6 +7,8 @@ Why these steps:
 * paddle2onnx 2.1 swallows its own exceptions and, when asked to save a file,
   runs polygraphy which pip-installs packages. We call it without ``save_file``
   (no optimizer/auto-install path at all) and turn a missing result into an error.
+* paddle2onnx can mistranslate silently (2.1 exports leaky_relu with slope
+  0), so the converted graph is run once with onnxruntime against Paddle.
 * Paddle exports compute Reshape targets at run time (Shape -> Slice -> Concat
   -> Reshape, e.g. ch_PP-OCRv4). Relax's ONNX importer needs them constant, so
   we pin the input shape and fold every node whose inputs are all known, using
@@ -49,6 +51,10 @@ def validate_paddle(model_file, params_file):
     cfg = pi.Config(model_file, params_file)
     cfg.disable_glog_info()
     cfg.switch_ir_optim(False)
+    # Even without IR optimization Paddle 3.3's PIR predictor runs oneDNN fusion
+    # patterns, and one of them segfaults on a dilated conv + BN + leaky_relu;
+    # the plain CPU kernels are the reference we want anyway.
+    cfg.disable_onednn()
     try:
         pred = pi.create_predictor(cfg)
     except Exception as err:  # paddle raises RuntimeError/ValueError/...
@@ -232,6 +238,46 @@ def fold_constants(model):
     return total
 
 
+CONVERSION_TOLERANCE = 1e-4
+
+
+def _suspects(model):
+    """Known paddle2onnx 2.1 mistranslations, as hints for the error line."""
+    hints = []
+    for node in model.graph.node:
+        if node.op_type == "LeakyRelu":
+            alpha = [a.f for a in node.attribute if a.name == "alpha"]
+            if alpha and alpha[0] == 0.0:
+                hints.append("LeakyRelu node %r has alpha 0 (paddle2onnx drops leaky_relu's "
+                             "negative_slope)" % node.name)
+    return hints
+
+
+def verify_conversion(model, in_name, shape, pred, seed=0):
+    """Run the ONNX graph (onnxruntime) and Paddle on one seeded input and fail
+    if they disagree: a converter bug must not turn into silently wrong C."""
+    import onnxruntime as ort
+    x = np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape).astype(np.float32)
+    handle = pred.get_input_handle(pred.get_input_names()[0])
+    handle.reshape(list(shape))
+    handle.copy_from_cpu(x)
+    pred.run()
+    ref = pred.get_output_handle(pred.get_output_names()[0]).copy_to_cpu()
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {in_name: x})[0]
+    if got.shape != ref.shape:
+        raise CodegenError("paddle2onnx's graph gives output shape %s, Paddle %s"
+                           % (list(got.shape), list(ref.shape)))
+    diff = float(np.max(np.abs(got.astype(np.float64) - ref.astype(np.float64))))
+    if not diff <= CONVERSION_TOLERANCE:
+        hints = _suspects(model)
+        raise CodegenError("paddle2onnx's ONNX graph disagrees with Paddle inference (max abs "
+                           "diff %.3g on a random input)%s" % (
+                               diff, ": " + "; ".join(hints) if hints else
+                               ": an operator was mistranslated by the converter"))
+    return diff
+
+
 def load(model_dir, input_shape=None):
     """model_dir -> (onnx ModelProto with static shapes, input name, shape, paddle predictor)."""
     model_file, params_file = find_model_files(model_dir)
@@ -239,4 +285,5 @@ def load(model_dir, input_shape=None):
     model = paddle_to_onnx(model_file, params_file)
     name, shape = pin_input_shape(model, input_shape)
     fold_constants(model)
+    verify_conversion(model, name, shape, pred)
     return model, name, shape, pred

@@ -116,3 +116,16 @@ def test_missing_params_file(dynamic_model, tmp_path):
     out = tmp_path / "gen"
     proc = run_codegen(bad, out, "--input-shape", "1,2,4")
     assert_failed_cleanly(proc, out, "no inference.pdiparams")
+
+
+def test_converter_mistranslation_is_caught(tmp_path):
+    """paddle2onnx 2.1 exports leaky_relu(x, 0.1) as LeakyRelu(alpha=0): the
+    converted graph is checked against Paddle before anything is compiled."""
+    import paddle
+    paddle.seed(0)
+    net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3, padding=1), paddle.nn.LeakyReLU(0.1))
+    model_dir = export(net, [1, 3, 6, 6], tmp_path / "leaky")
+    out = tmp_path / "gen"
+    stale_outputs(out)
+    proc = run_codegen(model_dir, out)
+    assert_failed_cleanly(proc, out, "disagrees with Paddle", "LeakyRelu")
