@@ -100,8 +100,45 @@ def conv_to_sequence(paddle):
     return Net(), [1, 3, 8, 16]
 
 
+def pools_and_log_softmax(paddle):
+    """Strided conv, relu6, padded avg/max pooling, adaptive pooling, flatten."""
+    nn = paddle.nn
+
+    class Net(nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2D(3, 8, 3, stride=2, padding=1)
+            self.pool = nn.AdaptiveAvgPool2D(1)
+            self.fc = nn.Linear(8, 4)
+
+        def forward(self, x):
+            y = nn.functional.relu6(self.c(x))
+            y = nn.functional.avg_pool2d(y, 3, stride=1, padding=1) + \
+                nn.functional.max_pool2d(y, 3, stride=1, padding=1)
+            return nn.functional.log_softmax(self.fc(self.pool(y).flatten(1)), axis=-1)
+    return Net(), [1, 3, 9, 11]
+
+
+def batched_matmul_layernorm(paddle):
+    """Batch 2, bmm attention-like product, layer norm, a mean broadcast back."""
+    nn = paddle.nn
+
+    class Net(nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.q = nn.Linear(10, 10)
+            self.ln = nn.LayerNorm(10)
+
+        def forward(self, x):
+            a = paddle.bmm(self.q(x), x.transpose([0, 2, 1]))
+            y = paddle.bmm(nn.functional.softmax(a, -1), x)
+            return self.ln(y) + x.mean(axis=1, keepdim=True)
+    return Net(), [2, 7, 10]
+
+
 @pytest.mark.parametrize("builder", [conv_bn_act_pool, matmul_softmax, attention_layernorm,
-                                     conv_to_sequence], ids=lambda b: b.__name__)
+                                     conv_to_sequence, pools_and_log_softmax,
+                                     batched_matmul_layernorm], ids=lambda b: b.__name__)
 def test_small_model_matches_paddle(builder, paddle_seeded, tmp_path):
     model, shape = builder(paddle_seeded)
     _randomize_bn(paddle_seeded, model)
