@@ -119,7 +119,7 @@ def compare(ours, ref):
     return diff, same
 
 
-def check(model_dir, gen_dir, n=4, seed=0, tolerance=TOLERANCE):
+def check(model_dir, gen_dir, n=4, seed=0, tolerance=TOLERANCE, device=None):
     from . import frontend
     from .__main__ import stdout_to_stderr
     with open(os.path.join(gen_dir, "report.json")) as f:
@@ -132,16 +132,35 @@ def check(model_dir, gen_dir, n=4, seed=0, tolerance=TOLERANCE):
         model, in_name, _, pred = frontend.load(model_dir, shape)
         ref_paddle = paddle_reference(pred, inputs)
         ref_ort = ort_reference(model, in_name, inputs)
-    with tempfile.TemporaryDirectory() as work:
-        exe = build_host(gen_dir, work)
-        ours = run_host(exe, inputs, ref_paddle.shape[1:], work)
-    d_pd, a_pd = compare(ours, ref_paddle)
-    d_ort, a_ort = compare(ours, ref_ort)
-    ok = d_pd <= tolerance and d_ort <= tolerance and a_pd and a_ort
-    return {"ok": ok, "n": n, "max_abs_diff_paddle": d_pd, "max_abs_diff_onnxruntime": d_ort,
-            "argmax_equal_paddle": a_pd, "argmax_equal_onnxruntime": a_ort,
-            "tolerance": tolerance, "output_shape": list(ref_paddle.shape[1:]),
-            "cflags": " ".join(CFLAGS)}
+    result = {"n": n, "tolerance": tolerance, "output_shape": list(ref_paddle.shape[1:])}
+    ok = True
+    if os.path.isfile(os.path.join(gen_dir, "kernels.c")):
+        with tempfile.TemporaryDirectory() as work:
+            exe = build_host(gen_dir, work)
+            ours = run_host(exe, inputs, ref_paddle.shape[1:], work)
+        d_pd, a_pd = compare(ours, ref_paddle)
+        d_ort, a_ort = compare(ours, ref_ort)
+        ok = d_pd <= tolerance and d_ort <= tolerance and a_pd and a_ort
+        result.update({"max_abs_diff_paddle": d_pd, "max_abs_diff_onnxruntime": d_ort,
+                       "argmax_equal_paddle": a_pd, "argmax_equal_onnxruntime": a_ort,
+                       "cflags": " ".join(CFLAGS)})
+    elif device is None:
+        raise SystemExit("codegen.check: %s has kernels.o (LLVM/MVE backend): it only runs on "
+                         "the device, use --device qemu" % gen_dir)
+    if device == "qemu":
+        from . import device as dev
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with tempfile.TemporaryDirectory() as work:
+            elf = dev.build_elf(gen_dir, inputs, ref_paddle, work, root)
+            rows = dev.run_qemu(elf, n)
+        worst = max(r["max_abs_diff"] for r in rows)
+        same = all(r["argmax_mismatch"] == 0 for r in rows)
+        ok = ok and worst <= tolerance and same and all(r["rc"] == 0 for r in rows)
+        result.update({"device": "qemu mps3-an547 (Cortex-M55)",
+                       "device_max_abs_diff_paddle": worst, "device_argmax_equal_paddle": same,
+                       "device_instructions": [r["instructions"] for r in rows]})
+    result["ok"] = ok
+    return result
 
 
 def main(argv=None):
@@ -150,9 +169,11 @@ def main(argv=None):
     ap.add_argument("--gen", required=True, help="codegen output directory")
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", choices=["qemu"], default=None,
+                    help="also build for the Cortex-M55 and compare on QEMU")
     args = ap.parse_args(argv)
     os.environ.setdefault("GLOG_minloglevel", "2")
-    result = check(args.model_dir, args.gen, args.n, args.seed)
+    result = check(args.model_dir, args.gen, args.n, args.seed, device=args.device)
     print(json.dumps(result, sort_keys=True))
     return 0 if result["ok"] else 1
 
