@@ -131,6 +131,7 @@ def run_qemu(elf, n, timeout=1800):
     if len(rows) != n:
         raise SystemExit("codegen.device: QEMU exit %d, %d of %d results:\n%s"
                          % (proc.returncode, len(rows), n, proc.stdout[-3000:]))
-    return [{"rc": int(rc), "max_abs_diff": round(int(d) * 1e-9, 9) if int(d) >= 0 else float("inf"),
+    return [{"rc": int(rc),
+             "max_abs_diff": round(int(d) * 1e-9, 9) if int(d) >= 0 else float("inf"),
              "argmax_mismatch": int(mm), "instructions": int(ins)}
             for _, rc, d, mm, ins in rows]
