@@ -1,1 +1,1 @@
-from graph_helpers import tree  # noqa: F401  (the fixture)
+from graph_helpers import built_tree, tree  # noqa: F401  (fixtures)

@@ -61,6 +61,17 @@ def tree(tmp_path):
     return Tree(str(dest))
 
 
+@pytest.fixture(scope="module")
+def built_tree(tmp_path_factory):
+    """One copy per test module in which `deploy` of the recognizer has run once
+    (export, codegen, firmware, simulator): the expensive part, shared."""
+    dest = tmp_path_factory.mktemp("built") / "repo"
+    _copy_sources(str(dest))
+    built = Tree(str(dest))
+    built.scons("deploy")
+    return built
+
+
 def actions(output):
     """The progress lines of a quiet build: 'CC x.o', 'LINK app.elf', 'RUN ...'."""
     return [line.split()[0] + " " + line.split()[1]
