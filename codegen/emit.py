@@ -121,7 +121,8 @@ def model_h(graph, arena_bytes, weights_bytes, weights_crc):
         "   MODEL_OUTPUT_SIZE floats. Returns 0, or the failing kernel's code. */",
         "int model_run(const float *input, float *output);",
         "",
-        "/* One row per kernel call of model_run, in call order. */",
+        "/* One row per kernel call of model_run, in call order: the kernel's C symbol
+   (as in report.json), the fused ops, and its multiply-accumulates. */",
         "typedef struct {",
         "    const char *name;",
         "    const char *ops;",
@@ -165,7 +166,7 @@ def model_c(graph, offsets, const_offsets, signatures, arena_bytes):
               "",
               "const model_kernel_info_t model_kernel_info[MODEL_NUM_KERNELS] = {"]
     for c in graph.calls:
-        lines.append("    {\"%s\", \"%s\", %dULL}," % (c.kernel, c.ops, c.macs))
+        lines.append("    {\"%s\", \"%s\", %dULL}," % (KERNEL_PREFIX + c.kernel, c.ops, c.macs))
     lines += ["};", "", "int model_run(const float *input, float *output)", "{",
               "    int32_t rc;"]
 
