@@ -121,8 +121,8 @@ def model_h(graph, arena_bytes, weights_bytes, weights_crc):
         "   MODEL_OUTPUT_SIZE floats. Returns 0, or the failing kernel's code. */",
         "int model_run(const float *input, float *output);",
         "",
-        "/* One row per kernel call of model_run, in call order: the kernel's C symbol
-   (as in report.json), the fused ops, and its multiply-accumulates. */",
+        "/* One row per kernel call of model_run, in call order: the kernel's C symbol",
+        "   (as in report.json), the fused ops, and its multiply-accumulates. */",
         "typedef struct {",
         "    const char *name;",
         "    const char *ops;",
