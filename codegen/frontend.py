@@ -8,7 +8,8 @@ Why these steps:
   runs polygraphy which pip-installs packages. We call it without ``save_file``
   (no optimizer/auto-install path at all) and turn a missing result into an error.
 * paddle2onnx can mistranslate silently (2.1 exports leaky_relu with slope
-  0), so the converted graph is run once with onnxruntime against Paddle.
+  0 or garbage: repaired from inference.json), so the converted graph is run once with
+  onnxruntime against Paddle before anything is compiled.
 * Paddle exports compute Reshape targets at run time (Shape -> Slice -> Concat
   -> Reshape, e.g. ch_PP-OCRv4). Relax's ONNX importer needs them constant, so
   we pin the input shape and fold every node whose inputs are all known, using
@@ -241,15 +242,56 @@ def fold_constants(model):
 CONVERSION_TOLERANCE = 1e-4
 
 
+def _pir_attribute_values(program_json, op_suffix, attr):
+    """Values of one attribute of every op named *op_suffix, in program order,
+    read from a PIR inference.json."""
+    values = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if str(node.get("#", "")).endswith(op_suffix):
+                for a in node.get("A", []):
+                    if isinstance(a, dict) and a.get("N") == attr:
+                        values.append(a.get("AT", {}).get("D"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(program_json)
+    return values
+
+
+def repair_leaky_relu(model, model_file):
+    """paddle2onnx 2.1 reads PIR's float64 ``negative_slope`` as a float32,
+    exporting leaky_relu(x, a) as LeakyRelu(alpha=<0 or garbage, varying from
+    run to run>). Put the slopes back from
+    inference.json when the ops pair up one to one (program order); the
+    conversion check afterwards confirms the result. Returns nodes repaired."""
+    nodes = [n for n in model.graph.node if n.op_type == "LeakyRelu"]
+    if not nodes or not model_file.endswith(".json"):
+        return 0
+    with open(model_file) as f:
+        slopes = _pir_attribute_values(json.load(f), ".leaky_relu", "negative_slope")
+    if len(slopes) != len(nodes) or any(not isinstance(v, (int, float)) for v in slopes):
+        return 0
+    repaired = 0
+    for node, slope in zip(nodes, slopes):
+        for a in node.attribute:
+            if a.name == "alpha" and a.f != float(np.float32(slope)):
+                a.f = float(slope)
+                repaired += 1
+    return repaired
+
+
 def _suspects(model):
     """Known paddle2onnx 2.1 mistranslations, as hints for the error line."""
     hints = []
     for node in model.graph.node:
         if node.op_type == "LeakyRelu":
             alpha = [a.f for a in node.attribute if a.name == "alpha"]
-            if alpha and alpha[0] == 0.0:
-                hints.append("LeakyRelu node %r has alpha 0 (paddle2onnx drops leaky_relu's "
-                             "negative_slope)" % node.name)
+            hints.append("LeakyRelu node %r has alpha %g (paddle2onnx 2.1 misreads "
+                         "leaky_relu's negative_slope)" % (node.name, alpha[0] if alpha else 0))
     return hints
 
 
@@ -283,6 +325,7 @@ def load(model_dir, input_shape=None):
     model_file, params_file = find_model_files(model_dir)
     pred = validate_paddle(model_file, params_file)
     model = paddle_to_onnx(model_file, params_file)
+    repair_leaky_relu(model, model_file)
     name, shape = pin_input_shape(model, input_shape)
     fold_constants(model)
     verify_conversion(model, name, shape, pred)

@@ -119,13 +119,20 @@ def test_missing_params_file(dynamic_model, tmp_path):
 
 
 def test_converter_mistranslation_is_caught(tmp_path):
-    """paddle2onnx 2.1 exports leaky_relu(x, 0.1) as LeakyRelu(alpha=0): the
-    converted graph is checked against Paddle before anything is compiled."""
+    """The converted graph is run against Paddle before anything is compiled.
+    paddle2onnx 2.1 exports leaky_relu(x, 0.1) as LeakyRelu(alpha=0); codegen
+    repairs that from inference.json, so undo the repair to see the check."""
     import paddle
+    from codegen import frontend
+    from codegen.errors import CodegenError
     paddle.seed(0)
     net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3, padding=1), paddle.nn.LeakyReLU(0.1))
     model_dir = export(net, [1, 3, 6, 6], tmp_path / "leaky")
-    out = tmp_path / "gen"
-    stale_outputs(out)
-    proc = run_codegen(model_dir, out)
-    assert_failed_cleanly(proc, out, "disagrees with Paddle", "LeakyRelu")
+    model, name, shape, pred = frontend.load(model_dir)  # repaired: passes the check
+    leaky = [n for n in model.graph.node if n.op_type == "LeakyRelu"]
+    assert [a.f for a in leaky[0].attribute if a.name == "alpha"] == [pytest.approx(0.1)]
+    for a in leaky[0].attribute:
+        if a.name == "alpha":
+            a.f = 0.0
+    with pytest.raises(CodegenError, match="disagrees with Paddle.*LeakyRelu"):
+        frontend.verify_conversion(model, name, shape, pred)

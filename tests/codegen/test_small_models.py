@@ -136,9 +136,30 @@ def batched_matmul_layernorm(paddle):
     return Net(), [2, 7, 10]
 
 
+def dilated_grouped_split_acts(paddle):
+    """Dilated conv, grouped conv with a 1x3 kernel and stride (1,2), split and
+    concat, leaky_relu (paddle2onnx drops its slope; codegen repairs it),
+    tanh, gelu."""
+    nn = paddle.nn
+
+    class Net(nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2D(3, 6, 3, padding=2, dilation=2)
+            self.bn = nn.BatchNorm2D(6)
+            self.c2 = nn.Conv2D(6, 6, (1, 3), stride=(1, 2), padding=(0, 1), groups=3)
+
+        def forward(self, x):
+            y = nn.functional.leaky_relu(self.bn(self.c(x)), 0.1)
+            a, b = paddle.split(self.c2(y), 2, axis=1)
+            return paddle.concat([paddle.tanh(a), nn.functional.gelu(b)], axis=1)
+    return Net(), [1, 3, 10, 12]
+
+
 @pytest.mark.parametrize("builder", [conv_bn_act_pool, matmul_softmax, attention_layernorm,
                                      conv_to_sequence, pools_and_log_softmax,
-                                     batched_matmul_layernorm], ids=lambda b: b.__name__)
+                                     batched_matmul_layernorm, dilated_grouped_split_acts],
+                         ids=lambda b: b.__name__)
 def test_small_model_matches_paddle(builder, paddle_seeded, tmp_path):
     model, shape = builder(paddle_seeded)
     _randomize_bn(paddle_seeded, model)
