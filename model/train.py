@@ -62,6 +62,9 @@ def parse_args(argv=None):
     ap.add_argument("--state-dir", action="append", default=[],
                     help="extra folder for the resume state (repeatable), e.g. outside the work tree")
     ap.add_argument("--resume", action="store_true", help="continue from the newest saved state")
+    ap.add_argument("--resume-from", action="append", default=[], metavar="DIR",
+                    help="also consider this read-only checkpoint folder (model.pdparams/.pdopt/"
+                         ".states, e.g. model/checkpoints/en_PP-OCRv3_rec) when resuming")
     ap.add_argument("--val", help="validation label file (PaddleOCR format) for final metrics")
     ap.add_argument("--test", help="test label file for final metrics")
     ap.add_argument("--nproc", type=int, default=1, help="data-parallel processes on this machine")
@@ -285,8 +288,10 @@ class Trainer:
         """Load the newest complete ``latest`` state among the state dirs."""
         from . import checkpoint
         found = []
-        for d in self.state_dirs:
-            c = checkpoint.find_dir(os.path.join(d, LATEST))
+        candidates = [(os.path.join(d, LATEST), d) for d in self.state_dirs]
+        candidates += [(os.path.abspath(d), os.path.abspath(d)) for d in self.args.resume_from]
+        for path, d in candidates:
+            c = checkpoint.find_dir(path)
             if c:
                 st = checkpoint.read_states(checkpoint.files(c)["states"])
                 found.append((st.get("step", -1), c, d, st))
@@ -303,10 +308,14 @@ class Trainer:
         f = checkpoint.files(c)
         checkpoint.load_into(self.net, f["pdparams"])
         import paddle
-        try:
-            self.opt.set_state_dict(paddle.load(f["pdopt"]))
-        except Exception as exc:
-            raise ModelError("corrupt optimizer state %s: %s" % (f["pdopt"], exc))
+        if os.path.isfile(f["pdopt"]):
+            try:
+                self.opt.set_state_dict(paddle.load(f["pdopt"]))
+            except Exception as exc:
+                raise ModelError("corrupt optimizer state %s: %s" % (f["pdopt"], exc))
+        else:  # a published checkpoint without .pdopt: weights only
+            self.log.info("no optimizer state in %s: Adam moments start from zero", c)
+            self.lr.step(st["step"])
         self.step, self.elapsed = st["step"], st.get("elapsed_s", 0.0)
         self.best = st.get("best", self.best)
         hist = os.path.join(d, "history.json")

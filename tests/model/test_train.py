@@ -51,3 +51,21 @@ def test_two_process_launcher_with_distillation(tmp_path):
     assert os.path.isfile(os.path.join(out, "launch", "workerlog.1"))
     st = json.load(open(os.path.join(out, "metrics.json")))
     assert st["processes"] == 2 and st["samples"] == 2 * 2 * 8
+
+
+def test_resume_from_a_published_checkpoint_without_optimizer(tmp_path):
+    import shutil
+    out = str(tmp_path / "run")
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
+                            "--steps", "1")
+    assert rc == 0, output
+    pub = tmp_path / "published"
+    pub.mkdir()
+    for name in ("model.pdparams", "model.states"):
+        shutil.copyfile(os.path.join(out, "state", "latest", name), pub / name)
+    out2 = str(tmp_path / "again")
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out2,
+                            "--steps", "2", "--resume", "--resume-from", pub)
+    assert rc == 0, output
+    log = open(os.path.join(out2, "train.log")).read()
+    assert "at step 1" in log and "Adam moments start from zero" in log and "step 2/2" in log
