@@ -228,3 +228,13 @@ def test_output_that_is_a_view_is_written_in_place(paddle_seeded, tmp_path):
     assert result["ok"], result
     assert report["totals"]["arena_bytes"] == 0 and report["totals"]["views"] == 1
     assert report["kernels"][0]["output"]["external"] == "output"
+
+
+def test_layer_norm_squares_without_powf(paddle_seeded, tmp_path):
+    """Layer norm's variance is exported as Pow(x, 2); codegen turns it into
+    x * x so the device does not call powf per element."""
+    model, shape = attention_layernorm(paddle_seeded)
+    model_dir = export(model, shape, tmp_path / "model")
+    report, result = compile_and_check(model_dir, tmp_path / "gen", n=1)
+    assert result["ok"], result
+    assert "powf" not in (tmp_path / "gen" / "kernels.c").read_text()
