@@ -61,14 +61,17 @@ def tree(tmp_path):
     return Tree(str(dest))
 
 
+V3 = ("model=ppocrv3_en",)  # the project's own recognizer, from the committed checkpoint
+
+
 @pytest.fixture(scope="module")
 def built_tree(tmp_path_factory):
-    """One copy per test module in which `deploy` of the recognizer has run once
+    """One copy per test module in which `deploy` of the project's recognizer has run once
     (export, codegen, firmware, simulator): the expensive part, shared."""
     dest = tmp_path_factory.mktemp("built") / "repo"
     _copy_sources(str(dest))
     built = Tree(str(dest))
-    built.scons("deploy")
+    built.scons("deploy", *V3)
     return built
 
 
