@@ -19,7 +19,8 @@ from tvm.target import Target
 
 C_TARGET = {"kind": "c"}
 MVE_TARGET = {"kind": "llvm", "mtriple": "thumbv8.1m.main-none-eabi", "mcpu": "cortex-m55",
-              "mattr": ["+mve.fp"], "mfloat-abi": "hard"}
+              "mattr": ["+mve.fp"], "mfloat-abi": "hard",
+              "vector-width": 128}  # MVE q registers; LLVM warns when it has to guess
 
 
 def lift_scratch(func, stack_limit):
