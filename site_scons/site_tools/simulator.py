@@ -14,11 +14,17 @@ import shutil
 import pyaction
 
 
+def _timeout(env):
+    """toolchain.cfg's timeout is per inference; a run of N images gets N times it
+    (``IMAGES=N`` on the builder call)."""
+    return env["CFG"]["timeout"] * int(env.get("IMAGES", 1))
+
+
 def _status_emitter(target, source, env):
     log = target[0]
     status = env.File(log.abspath.rsplit(".", 1)[0] + ".status")
     cfg = env["CFG"]
-    settings = {k: cfg[k] for k in ("simulator", "timeout")}
+    settings = {"simulator": cfg["simulator"], "timeout": _timeout(env)}
     if cfg["simulator"] == "qemu":
         settings.update({k: cfg[k] for k in ("qemu_binary", "qemu_machine", "qemu_flags")})
     else:
@@ -31,7 +37,7 @@ def _argv(target, source, env):
     cfg = env["CFG"]
     argv = ["--simulator", cfg["simulator"], "--elf", source[0].path,
             "--log", target[0].path, "--status", target[1].path,
-            "--timeout", cfg["timeout"],
+            "--timeout", _timeout(env),
             "--qemu-binary", cfg["qemu_binary"], "--qemu-machine", cfg["qemu_machine"],
             "--fvp-binary", cfg["fvp_binary"]]
     extra = cfg["qemu_flags"] if cfg["simulator"] == "qemu" else cfg["fvp_flags"]

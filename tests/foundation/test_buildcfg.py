@@ -60,11 +60,11 @@ def test_unknown_key_in_file(tmp_path):
 def test_key_in_wrong_section_and_missing_key(tmp_path):
     text = open(CFG).read()
     moved = tmp_path / "moved.cfg"
-    moved.write_text(text.replace("timeout = 600\n", "").replace("[qemu]\n", "[qemu]\ntimeout = 5\n"))
+    moved.write_text(text.replace("timeout = 120\n", "").replace("[qemu]\n", "[qemu]\ntimeout = 5\n"))
     with pytest.raises(buildcfg.ConfigError, match="belongs in \\[simulator\\]"):
         buildcfg.load(str(moved), {})
     missing = tmp_path / "missing.cfg"
-    missing.write_text(text.replace("timeout = 600\n", ""))
+    missing.write_text(text.replace("timeout = 120\n", ""))
     with pytest.raises(buildcfg.ConfigError, match="missing keys: timeout"):
         buildcfg.load(str(missing), {})
 

@@ -36,7 +36,10 @@ class Tree:
     def scons(self, *args, check=True):
         """Run SCons with the main checkout's interpreter; returns (rc, output)."""
         cmd = [sys.executable, "-m", "SCons", "-Q"] + list(args)
-        proc = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True)
+        # Relative options (image=...) resolve against the caller's folder, which
+        # ./scons passes down; here the caller is this tree, not an outer build.
+        env = dict(os.environ, SCONS_CALLER_CWD=self.path)
+        proc = subprocess.run(cmd, cwd=self.path, capture_output=True, text=True, env=env)
         out = proc.stdout + proc.stderr
         if check and proc.returncode != 0:
             raise AssertionError("scons %s failed (%d):\n%s" % (" ".join(args), proc.returncode, out))
