@@ -82,20 +82,12 @@ def encode_record(rgb, image_shape, channel_order):
 def read_label_file(path, limit=None):
     """[(image path, label)] from PaddleOCR's ``path<TAB>label`` format; relative
     paths are relative to the label file's folder."""
-    base = os.path.dirname(os.path.abspath(path))
-    entries = []
+    from model.errors import ModelError
+    from model.labelfile import read_label_file as read
     try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                line = line.rstrip("\r\n")
-                if not line:
-                    continue
-                if "\t" not in line:
-                    raise ConvertError("%s:%d: expected 'path<TAB>label'" % (path, number))
-                image, label = line.split("\t", 1)
-                entries.append((os.path.join(base, image), label))
-    except OSError as err:
-        raise ConvertError("cannot read label file %s: %s" % (path, err)) from None
+        entries = read(path)
+    except (ModelError, OSError) as err:
+        raise ConvertError(str(err)) from None
     return entries[:limit] if limit else entries
 
 

@@ -21,6 +21,7 @@ from PIL import Image
 from . import fonts as fontlib
 from .errors import ModelError
 from .preprocess import load_image, resize_norm
+from .labelfile import read_label_file  # noqa: F401  (the one parser, re-exported)
 from .render import render
 from .texts import TextSampler
 
@@ -33,6 +34,8 @@ def encode_label(charset, text, max_len):
     out = np.zeros(max_len, np.int64)
     out[:len(ids)] = ids
     return out, np.int64(len(ids))
+
+
 
 
 class RenderedLines(paddle.io.Dataset):
@@ -74,27 +77,6 @@ class RenderedLines(paddle.io.Dataset):
         img, text = self.raw(i)
         label, length = encode_label(self.charset, text, self.max_len)
         return resize_norm(img, self.image_shape), label, length
-
-
-def read_label_file(path):
-    """[(absolute image path, label)] from a PaddleOCR label file; image paths
-    are relative to the label file's folder."""
-    if not os.path.isfile(path):
-        raise ModelError("label file not found: %s" % path)
-    base = os.path.dirname(os.path.abspath(path))
-    items = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            if "\t" not in line:
-                raise ModelError("%s:%d: expected 'path<TAB>label'" % (path, n))
-            rel, label = line.split("\t", 1)
-            items.append((os.path.join(base, rel), label))
-    if not items:
-        raise ModelError("label file %s has no entries" % path)
-    return items
 
 
 class LabelFile(paddle.io.Dataset):

@@ -1,0 +1,28 @@
+"""PaddleOCR's label-file format, ``path<TAB>label`` per line: the one parser.
+
+Light on purpose (no Paddle import) so host tools can read label files fast.
+"""
+import os
+
+from .errors import ModelError
+
+
+def read_label_file(path):
+    """[(absolute image path, label)]; image paths are relative to the label
+    file's folder."""
+    if not os.path.isfile(path):
+        raise ModelError("label file not found: %s" % path)
+    base = os.path.dirname(os.path.abspath(path))
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            if "\t" not in line:
+                raise ModelError("%s:%d: expected 'path<TAB>label'" % (path, n))
+            rel, label = line.split("\t", 1)
+            items.append((os.path.join(base, rel), label))
+    if not items:
+        raise ModelError("label file %s has no entries" % path)
+    return items
