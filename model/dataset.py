@@ -36,8 +36,6 @@ def encode_label(charset, text, max_len):
     return out, np.int64(len(ids))
 
 
-
-
 class RenderedLines(paddle.io.Dataset):
     """Infinite-in-spirit rendered text lines; ``length`` bounds ``len()``.
 
