@@ -5,6 +5,7 @@ simulator) once per module in a temporary copy of the repository, then make
 one change at a time and check exactly which steps run again.
 """
 import hashlib
+import json
 import os
 import shutil
 
@@ -69,3 +70,28 @@ def test_clean_rebuilds_are_byte_identical(built_tree):
     assert not os.path.exists(files[-1])
     built_tree.scons("deploy", *V3)
     assert _digest(files) == before
+
+
+def test_bench_profiles_every_variant_deterministically(built_tree):
+    """`scons bench`: stock and best schedules on the device, each ELF run twice
+    (the bench itself fails when the two runs disagree or the variants read
+    different text); a second bench re-runs only the time measurement and the report."""
+    rc, out = built_tree.scons("bench", *V3)
+    with open(built_tree.file("build/bench/report.json")) as handle:
+        report = json.load(handle)
+    variants = report["variants"]
+    assert sorted(variants) == ["best-c", "best-llvm-mve", "stock-c"]
+    texts = {v["text"] for v in variants.values()}
+    assert len(texts) == 1
+    for v in variants.values():
+        assert v["runs"] == 2 and v["runs_agree"]
+        assert len(v["kernels"]) == v["kernel_calls"] > 0
+        assert v["instructions"] == v["instructions_in_kernels"] + v["instructions_outside_kernels"]
+        assert v["arena_bytes"] == v["arena_lower_bound"]
+    # the project's schedules beat TVM's stock ones by a wide margin on the same model
+    assert report["targets"]["stock_over_best"] > 2
+    assert report["host_costs"]["cold_build_s"] > report["host_costs"]["noop_build_s"] > 0
+    for name in ("report.md", "kernels.png"):
+        assert os.path.getsize(built_tree.file("build/bench/" + name)) > 0
+    rc, out = built_tree.scons("bench", *V3)
+    assert "TIME" in kinds(out) and kinds(out) <= {"TIME", "BENCH"}, out
