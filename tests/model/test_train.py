@@ -37,14 +37,15 @@ def test_resume_refuses_state_of_another_config(tmp_path):
                             "--steps", "1")
     assert rc == 0, output
     rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
-                            "--steps", "2", "--resume", "--set", "Global.image_shape=[3,32,320]")
+                            "--steps", "2", "--resume", "--set", "Global.image_shape=[3,48,320]")
     assert rc == 2 and "another config" in output
 
 
 def test_two_process_launcher_with_distillation(tmp_path):
     out = str(tmp_path / "dp")
     rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
-                            "--steps", "2", "--nproc", "2", "--distill", "1.0")
+                            "--steps", "2", "--nproc", "2", "--distill", "1.0",
+                            "--set", "Global.image_shape=[3,48,320]")  # the teacher reads 48 px
     assert rc == 0, output
     log = open(os.path.join(out, "train.log")).read()
     assert "2 process(es)" in log and "step 2/2" in log
