@@ -27,6 +27,7 @@ small, else an arena tensor), never a run-time allocation.
 
 ``stock`` keeps the legalized TIR untouched (the baseline for issue 7).
 """
+import tvm
 from tvm import s_tir
 from tvm.ir import IRModule
 
@@ -37,6 +38,12 @@ ROW_LIMIT = 256
 # Row blocks of rule 3b, the first that divides the row: 16 float32 are four
 # MVE q registers of partial sums.
 ROW_BLOCKS = (16, 8)
+# Rule 3c: (output channels, row elements) per register block, the first whose
+# sizes divide the output; and the largest row chunk (bytes of partial sums).
+CHANNEL_BLOCKS = ((3, 8), (2, 12), (2, 8), (2, 4))
+CHUNK_BYTES = 2048
+RC_UNROLL = 1
+VECTORIZE = False
 
 
 def _is_reduction(sch, block):
@@ -185,12 +192,174 @@ def _block_row(sch, block, nred):
     sch.reorder(outer, *own[:nred])
 
 
-def _try_compute_at(sch, block, padded):
+def _vars_in(expr):
+    return {v.name for v in tvm.tirx.analysis.undefined_vars(expr)}
+
+
+def _channel_axes(sch, block):
+    """For a pure channel reduction (1x1 convolution, matmul: every reduction
+    loop but one of extent 1) -> (axis, row): positions, in the output, of the
+    axis the broadcast operand varies with but the row operand does not
+    (output channel / matmul row) and of the row (last axis). Else None."""
+    blk = sch.get(block)
+    ivs = list(blk.iter_vars)
+    spatial = [iv for iv in ivs if iv.iter_type != _REDUCE]
+    reduce = [iv for iv in ivs if iv.iter_type == _REDUCE]
+    if len(blk.writes) != 1 or sum(int(iv.dom.extent) != 1 for iv in reduce) != 1:
+        return None
+    out = blk.writes[0]
+    index = [r.min for r in out.region]
+    if len(index) != len(spatial) or any(
+            not isinstance(e, tvm.tirx.Var) or not e.same_as(iv.var)
+            for e, iv in zip(index, spatial)):
+        return None
+    names = [iv.var.name for iv in spatial]
+    row = names[-1]
+    reads = [r for r in blk.reads if not r.source.same_as(out.source)]
+    if len(reads) != 2:
+        return None
+    used = [set().union(*[_vars_in(r.min) for r in rd.region]) for rd in reads]
+    vec = [u for u in used if row in u]
+    if len(vec) != 1:
+        return None
+    scalar = reads[1] if vec[0] is used[0] else reads[0]
+    other = used[1] if vec[0] is used[0] else used[0]
+    for pos, name in enumerate(names[:-1]):
+        if name in other and name not in vec[0] and int(spatial[pos].dom.extent) > 1:
+            dims = [d for d, r in enumerate(scalar.region) if _vars_in(r.min) == {name}]
+            return pos, len(names) - 1, scalar.source, (dims[0] if len(dims) == 1 else None)
+    return None
+
+
+def _channel_block(sch, block, consumer, const_params, packed):
+    """Rule 3c: output-channel blocking of a pure channel reduction. The
+    consumer's loop over the broadcast axis (output channel / matmul row) is
+    split by OC_BLOCK and the producer is computed for OC_BLOCK channels x a
+    row chunk, its row split into vectors of VEC_BLOCK: every loaded row
+    vector feeds OC_BLOCK multiply-adds, each broadcast weight VEC_BLOCK; the
+    OC_BLOCK x VEC_BLOCK partial sums stay in registers for the whole
+    reduction. True if applied."""
+    axes = _channel_axes(sch, block)
+    if axes is None:
+        return False
+    axis, row, scalar, dim = axes
+    loops = sch.get_loops(consumer)
+    shape = [int(d) for d in sch.get(block).writes[0].source.shape]
+    if len(loops) != len(shape) or [int(sch.get(lp).extent) for lp in loops] != shape:
+        return False
+    width, channels = shape[row], shape[axis]
+    plan = next(((oc, vec) for oc, vec in CHANNEL_BLOCKS
+                 if channels % oc == 0 and width % 4 == 0 and width >= vec), None)
+    if plan is None:
+        return False
+    oc, vec = plan
+    chunk = max(d for d in range(4, width + 1, 4)
+                if width % d == 0 and d * oc * 4 <= CHUNK_BYTES)
+    name, cname = _name(sch, block), _name(sch, consumer)
+    before = _executions(sch, block)
+    trial = sch.copy()
+    try:
+        _channel_block_apply(trial, trial.get_sblock(name), trial.get_sblock(cname),
+                             axis, row, oc, vec, chunk)
+    except s_tir.ScheduleError:
+        return False
+    # after a loop partition the pieces sit in blocks under a "_common" block
+    blocks = {_name(trial, b): b for b in _all_blocks(trial)
+              if _name(trial, b).startswith(name + "_update")}
+    common = [b for n, b in blocks.items() if n.endswith("_common")]
+    after = sum(_executions(trial, b) for n, b in blocks.items()
+                if not n.endswith(("_partition", "_common")))
+    after *= _executions(trial, common[0]) if common else 1
+    if after != before:
+        return False
+    params = list(sch.mod["main"].params)
+    index = next((k for k, p in enumerate(params) if p.same_as(scalar)), None)
+    if packed is not None and index in const_params and dim is not None:
+        # Rule 3d: the broadcast operand is a constant (weights): store the
+        # OC_BLOCK values used together next to each other, so one ldrd
+        # (post-incremented) loads two of them.
+        sch.transform_layout(block, scalar.name, _pack_map(len(scalar.ty.shape), dim, oc))
+        packed[index] = (dim, oc)
+    _channel_block_apply(sch, block, consumer, axis, row, oc, vec, chunk)
+    return True
+
+
+def _pieces(sch, name):
+    return [b for b in _all_blocks(sch) if _name(sch, b).startswith(name + "_update")
+            and not _name(sch, b).endswith(("_partition", "_common"))]
+
+
+def _pack_map(ndim, dim, oc):
+    def index_map(*idx):
+        return idx[:dim] + (idx[dim] // oc,) + idx[dim + 1:] + (idx[dim] % oc,)
+    return tvm.tirx.IndexMap.from_func(index_map, ndim=ndim)
+
+
+def pack_constant(arr, dim, oc):
+    """The numpy side of rule 3d: the same layout change as _pack_map."""
+    import numpy as np
+    shape = arr.shape[:dim] + (arr.shape[dim] // oc, oc) + arr.shape[dim + 1:]
+    return np.ascontiguousarray(np.moveaxis(arr.reshape(shape), dim + 1, -1))
+
+
+def _channel_block_apply(sch, block, consumer, axis, row, oc, vec, chunk):
+    loops = sch.get_loops(consumer)
+    a_o, a_i = sch.split(loops[axis], [None, oc])
+    r_o, r_i = sch.split(loops[row], [None, chunk])
+    order = [lp for k, lp in enumerate(loops) if k not in (axis, row)]
+    order = order[:axis] + [a_o] + order[axis:] + [r_o, a_i, r_i]
+    sch.reorder(*order)
+    sch.compute_at(block, r_o, preserve_unit_loops=True)
+    name = _name(sch, block)
+    nivs = len(sch.get(block).iter_vars)
+    sch.decompose_reduction(block, sch.get_loops(block)[-nivs])
+    update = sch.get_sblock(name + "_update")
+    ivs = sch.get(update).iter_vars
+    own = sch.get_loops(update)[-nivs:]
+    spatial = [lp for lp, iv in zip(own, ivs) if iv.iter_type != _REDUCE]
+    reduce = [lp for lp, iv in zip(own, ivs) if iv.iter_type == _REDUCE]
+    units = [lp for k, lp in enumerate(spatial) if k not in (axis, row)]
+    sch.reorder(*units, spatial[row], *reduce, spatial[axis])
+    main = chunk - chunk % vec
+    if main == chunk:
+        pieces = [(update, vec)]
+    else:
+        # the rest (4 or 8 elements: one or two vectors) is one block
+        sch.loop_partition(spatial[row], [main])
+        pieces = [(b, size) for b, size in zip(
+            [b for b in _all_blocks(sch) if _name(sch, b).startswith(name + "_update_")
+             and not _name(sch, b).endswith(("_partition", "_common"))],
+            (vec, chunk - main))]
+    for blk, size in pieces:
+        # the piece's loops end with: row, the reductions, the channel
+        loops = sch.get_loops(blk)
+        x = loops[-(len(reduce) + 2)]
+        ch = loops[-1]
+        if int(sch.get(x).extent) == size:  # the remainder: one vector
+            sch.reorder(*loops[-(len(reduce) + 1):-1], ch, x)
+            x_i = x
+        else:
+            x_o, x_i = sch.split(x, [None, size])
+            sch.reorder(x_o, *sch.get_loops(blk)[-(len(reduce) + 1):-1], ch, x_i)
+        if VECTORIZE:
+            sch.vectorize(x_i)
+        sch.unroll(ch)
+        red = [lp for lp in sch.get_loops(blk)[-(len(reduce) + 2):-2]
+               if int(sch.get(lp).extent) > 1]
+        if RC_UNROLL > 1 and len(red) == 1 and int(sch.get(red[0]).extent) % RC_UNROLL == 0:
+            sch.unroll(sch.split(red[0], [None, RC_UNROLL])[1])
+
+
+def _try_compute_at(sch, block, padded, const_params=(), packed=None, blocking=False):
     """Rule 2 for one producer. Reductions compute one row (the consumer's
     innermost loop) if it fits ROW_LIMIT, else the biggest region that fits,
     else a scalar (rules 3-4 then vectorize along the row); everything else
     goes to the deepest valid loop."""
-    for consumer in sch.get_consumers(block):
+    consumers = sch.get_consumers(block)
+    if blocking and _is_reduction(sch, block) and len(consumers) == 1 \
+            and _channel_block(sch, block, consumers[0], const_params, packed):
+        return True
+    for consumer in consumers:
         loops = sch.get_loops(consumer)
         depths = _valid_depths(sch, block, consumer)
         if not depths:
@@ -207,7 +376,7 @@ def _try_compute_at(sch, block, padded):
     return False
 
 
-def _compute_at_consumers(sch, outputs, padded):
+def _compute_at_consumers(sch, outputs, padded, const_params=(), packed=None, blocking=False):
     """Rule 2 for every producer left at the root after rule 1, last first.
     Only blocks present now are moved: blocks that scheduling creates (a
     hoisted init) are already where they belong."""
@@ -221,7 +390,7 @@ def _compute_at_consumers(sch, outputs, padded):
             if name not in todo or name in done or not sch.get_consumers(block):
                 continue
             done.add(name)
-            if _try_compute_at(sch, block, padded):
+            if _try_compute_at(sch, block, padded, const_params, packed, blocking):
                 progress = True
                 break
 
@@ -252,7 +421,8 @@ def _decompose_reductions(sch):
             break
 
 
-def schedule(func, mode="best", partition_padding=True):
+def schedule(func, mode="best", partition_padding=True, const_params=(), packed=None,
+             channel_blocking=False):
     """Return a scheduled copy of one legalized/fused PrimFunc.
     partition_padding enables rule 4. It pays off with gcc (v3 recognizer on
     QEMU: 1.35 G -> 0.92 G instructions) but not with TVM's LLVM/MVE backend
@@ -268,6 +438,7 @@ def schedule(func, mode="best", partition_padding=True):
     padded = {_name(sch, c) for b in _blocks(sch) if "pad" in _name(sch, b).lower()
               for c in sch.get_consumers(b)} if partition_padding else set()
     _inline_injective(sch, outputs)
-    _compute_at_consumers(sch, outputs, padded)
+    _compute_at_consumers(sch, outputs, padded, const_params, packed if channel_blocking
+                          else None, channel_blocking)
     _decompose_reductions(sch)
     return sch.mod["main"]
