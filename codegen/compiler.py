@@ -119,7 +119,8 @@ def build(model_dir, input_shape, backend="c", schedule="best"):
     packed = {k: {} for k in used}
     funcs = {k: schedmod.schedule(g.funcs[k], schedule, partition_padding=(backend == "c"),
                                   const_params=const_params[k], packed=packed[k],
-                                  channel_blocking=(backend != "c"))
+                                  channel_blocking=(backend != "c"),
+                                  window_padding=(backend != "c"))
              for k in used}
     _pack_constants(g, packed)
     scratch = {}

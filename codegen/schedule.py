@@ -42,6 +42,9 @@ ROW_BLOCKS = (16, 8)
 # sizes divide the output; and the largest row chunk (bytes of partial sums).
 CHANNEL_BLOCKS = ((3, 8), (2, 12), (2, 8), (2, 4))
 CHUNK_BYTES = 2048
+# Rule 4c: reductions of this kind read their padding stage from a row buffer.
+DEPTHWISE = "group_conv2d"
+WINDOW_BLOCKS = (16, 8)
 RC_UNROLL = 1
 VECTORIZE = False
 
@@ -65,13 +68,14 @@ def _executions(sch, block):
     return n
 
 
-def _inline_injective(sch, outputs):
+def _inline_injective(sch, outputs, keep=()):
     """Rule 1. Repeats until no stage can be inlined any more."""
     changed = True
     while changed:
         changed = False
         for block in _blocks(sch):
-            if _name(sch, block) in outputs or _is_reduction(sch, block):
+            if _name(sch, block) in outputs or _is_reduction(sch, block) or \
+                    _name(sch, block) in keep:
                 continue
             after_reduction = any(_is_reduction(sch, p) for p in sch.get_producers(block))
             mine = _executions(sch, block)
@@ -120,7 +124,25 @@ def _valid_depths(sch, block, consumer):
     return depths
 
 
-def _spatial_innermost(sch, block, padded):
+def _dead_taps(sch, block):
+    """Positions, among the block's reduction iterators, of window taps over
+    an output dimension of extent 1 (a read index = that output var + tap)."""
+    blk = sch.get(block)
+    ivs = list(blk.iter_vars)
+    reduce = [iv for iv in ivs if iv.iter_type == _REDUCE]
+    unit = {iv.var.name for iv in ivs if iv.iter_type != _REDUCE and int(iv.dom.extent) == 1}
+    dead = []
+    for read in blk.reads:
+        for r in read.region:
+            names = _vars_in(r.min)
+            for k, iv in enumerate(reduce):
+                if iv.var.name in names and names & unit and int(iv.dom.extent) > 1 \
+                        and k not in dead:
+                    dead.append(k)
+    return dead
+
+
+def _spatial_innermost(sch, block, padded, pad_readers=(), window_rows=()):
     """Move a reduction's spatial loops (the row it computes) inside its
     reduction loops, so the innermost loop walks contiguous data with one
     broadcast weight: the shape C compilers and LLVM vectorize (MVE vfma)."""
@@ -133,6 +155,26 @@ def _spatial_innermost(sch, block, padded):
     try:
         sch.reorder(*(reduce + spatial))
     except s_tir.ScheduleError:
+        return
+    # (not combined with rule 4 yet: the C backend keeps its edge partition)
+    dead = _dead_taps(sch, block) if _name(sch, block) in pad_readers and \
+        _name(sch, block) not in padded else []
+    if dead:
+        # Rule 4b: a window over an output dimension of size 1 (the 3x3
+        # convolutions on SVTR's 1-row map) reads padding zeros in all taps but
+        # one. With the init hoisted, that reduction loop is partitioned into
+        # single taps: the simplifier proves the padding test false in the dead
+        # ones and removes them (for a 3x3 kernel a third of the MACs remain).
+        ivs = sch.get(block).iter_vars
+        try:
+            sch.decompose_reduction(block, sch.get_loops(block)[-len(ivs)])
+        except s_tir.ScheduleError:
+            return
+        loop = sch.get_loops(block)[-len(ivs) + dead[0]]
+        sch.loop_partition(loop, [1] * (int(sch.get(loop).extent) - 1))
+        return  # the block is pieces now
+    if _name(sch, block) in window_rows:
+        _block_window(sch, block, len(reduce))
         return
     if _name(sch, block) in padded:
         # The init must be hoisted first: partitioning the row loop of a
@@ -190,6 +232,40 @@ def _block_row(sch, block, nred):
     outer, _inner = sch.split(own[-1], [None, factor])
     own = sch.get_loops(block)[-(nloops + 1):]
     sch.reorder(outer, *own[:nred])
+
+
+def _window_rows_pay(sch, pad, conv):
+    """Rule 4c applies to a depthwise convolution with stride 1 along the row
+    whose padded row is a whole number of vectors (5x5 kernels on rows of 4k):
+    then the row copy vectorizes. Measured otherwise (3x3, stride 2): slower
+    than the inlined padding test."""
+    blk = sch.get(conv)
+    if not _is_reduction(sch, conv) or not _name(sch, conv).startswith(DEPTHWISE):
+        return False
+    reduce = [iv for iv in blk.iter_vars if iv.iter_type == _REDUCE]
+    padded_width = int(sch.get(pad).writes[0].source.shape[-1])
+    width = int(blk.writes[0].source.shape[-1])
+    kw = int(reduce[-1].dom.extent)
+    return padded_width == width + kw - 1 and padded_width % 4 == 0 and width % 4 == 0
+
+
+def _block_window(sch, block, nred):
+    """Rule 4c: a depthwise convolution over padded rows. Loop order: window
+    row, blocks of WINDOW_BLOCKS outputs, window column, block: the block's
+    partial sums stay in q registers over a window row (loaded and stored once
+    per window row), the window row's weights stay in registers."""
+    nloops = len(sch.get(block).iter_vars)
+    own = sch.get_loops(block)[-nloops:]
+    extents = [int(sch.get(lp).extent) for lp in own]
+    width = extents[-1]
+    if any(e != 1 for e in extents[nred:-1]) or nred != 3 or extents[0] != 1:
+        return
+    factor = next((f for f in WINDOW_BLOCKS if width % f == 0 and width > f), None)
+    if factor is None:
+        return
+    sch.decompose_reduction(block, own[0])
+    outer, inner = sch.split(own[-1], [None, factor])
+    sch.reorder(own[1], outer, own[2], inner)
 
 
 def _vars_in(expr):
@@ -350,12 +426,25 @@ def _channel_block_apply(sch, block, consumer, axis, row, oc, vec, chunk):
             sch.unroll(sch.split(red[0], [None, RC_UNROLL])[1])
 
 
-def _try_compute_at(sch, block, padded, const_params=(), packed=None, blocking=False):
+def _try_compute_at(sch, block, padded, const_params=(), packed=None, blocking=False,
+                    pad_readers=(), kept_pads=(), window_rows=()):
     """Rule 2 for one producer. Reductions compute one row (the consumer's
     innermost loop) if it fits ROW_LIMIT, else the biggest region that fits,
     else a scalar (rules 3-4 then vectorize along the row); everything else
     goes to the deepest valid loop."""
     consumers = sch.get_consumers(block)
+    if _name(sch, block) in kept_pads:
+        # Rule 4c: the padded input rows one output row of a depthwise
+        # convolution reads, computed right above it into a stack buffer
+        # (recomputed per output row: about 0.1 instructions per MAC); the
+        # convolution then has no bounds test at all.
+        conv = consumers[0]
+        # the deepest loop shared with the convolution's consumer: the row's
+        shared = [a for a, b in zip(sch.get_loops(conv),
+                                    sch.get_loops(sch.get_consumers(conv)[0]))
+                  if sch.get(a).same_as(sch.get(b))]
+        sch.compute_at(block, shared[-1], preserve_unit_loops=True)
+        return True
     if blocking and _is_reduction(sch, block) and len(consumers) == 1 \
             and _channel_block(sch, block, consumers[0], const_params, packed):
         return True
@@ -371,12 +460,13 @@ def _try_compute_at(sch, block, padded, const_params=(), packed=None, blocking=F
             depth = single if single in rows else (rows[-1] if rows else depths[0])
         sch.compute_at(block, loops[depth - 1], preserve_unit_loops=True)
         if _is_reduction(sch, block):
-            _spatial_innermost(sch, block, padded)
+            _spatial_innermost(sch, block, padded, pad_readers, window_rows)
         return True
     return False
 
 
-def _compute_at_consumers(sch, outputs, padded, const_params=(), packed=None, blocking=False):
+def _compute_at_consumers(sch, outputs, padded, const_params=(), packed=None, blocking=False,
+                          pad_readers=(), kept_pads=(), window_rows=()):
     """Rule 2 for every producer left at the root after rule 1, last first.
     Only blocks present now are moved: blocks that scheduling creates (a
     hoisted init) are already where they belong."""
@@ -390,7 +480,8 @@ def _compute_at_consumers(sch, outputs, padded, const_params=(), packed=None, bl
             if name not in todo or name in done or not sch.get_consumers(block):
                 continue
             done.add(name)
-            if _try_compute_at(sch, block, padded, const_params, packed, blocking):
+            if _try_compute_at(sch, block, padded, const_params, packed, blocking,
+                               pad_readers, kept_pads, window_rows):
                 progress = True
                 break
 
@@ -422,7 +513,7 @@ def _decompose_reductions(sch):
 
 
 def schedule(func, mode="best", partition_padding=True, const_params=(), packed=None,
-             channel_blocking=False):
+             channel_blocking=False, window_padding=False):
     """Return a scheduled copy of one legalized/fused PrimFunc.
     partition_padding enables rule 4. It pays off with gcc (v3 recognizer on
     QEMU: 1.35 G -> 0.92 G instructions) but not with TVM's LLVM/MVE backend
@@ -435,10 +526,19 @@ def schedule(func, mode="best", partition_padding=True, const_params=(), packed=
     sch = s_tir.Schedule(IRModule({"main": func}))
     outputs = {_name(sch, b) for b in sch.get_output_blocks(sch.get_sblock("root"))}
     # Blocks reading a zero-padding stage, noted before rule 1 inlines it.
-    padded = {_name(sch, c) for b in _blocks(sch) if "pad" in _name(sch, b).lower()
-              for c in sch.get_consumers(b)} if partition_padding else set()
-    _inline_injective(sch, outputs)
-    _compute_at_consumers(sch, outputs, padded, const_params, packed if channel_blocking
-                          else None, channel_blocking)
+    pad_readers = {_name(sch, c) for b in _blocks(sch) if "pad" in _name(sch, b).lower()
+                   for c in sch.get_consumers(b)}
+    padded = pad_readers if partition_padding else set()
+    # Rule 4c (LLVM): depthwise convolutions keep their padding stage.
+    kept_pads = {_name(sch, b) for b in _blocks(sch) if "pad" in _name(sch, b).lower()
+                 and len(sch.get_consumers(b)) == 1
+                 and _window_rows_pay(sch, b, sch.get_consumers(b)[0])} \
+        if window_padding else set()
+    window_rows = {_name(sch, c) for b in _blocks(sch) if _name(sch, b) in kept_pads
+                   for c in sch.get_consumers(b)}
+    _inline_injective(sch, outputs, kept_pads)
+    _compute_at_consumers(sch, outputs, padded - window_rows, const_params,
+                          packed if channel_blocking else None, channel_blocking,
+                          pad_readers, kept_pads, window_rows)
     _decompose_reductions(sch)
     return sch.mod["main"]
