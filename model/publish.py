@@ -12,6 +12,8 @@ inference model, then evaluate that), and ``metrics.json`` records the
 checkpoint's step, the config hash, the label files' CRCs, whether the run had
 finished, and how many images were scored.  ``--with-optimizer`` also copies
 ``.pdopt`` so a later session can resume training from the committed files.
+The config is copied in as ``config.yml``: the graph exports the committed
+checkpoint with that file, not with ``model/configs/`` (which may have moved on).
 Files are written to a temporary folder and swapped in.
 """
 import argparse
@@ -80,6 +82,10 @@ def main(argv=None):
         shutil.copyfile(files["states"], os.path.join(stage, "model.states"))
         if a.with_optimizer:
             shutil.copyfile(files["pdopt"], os.path.join(stage, "model.pdopt"))
+        # The config itself, not only its hash: the graph exports the committed
+        # checkpoint with it, so editing model/configs/ later cannot silently
+        # export these weights with another input shape or network.
+        shutil.copyfile(a.config, os.path.join(stage, "config.yml"))
         with open(os.path.join(stage, "config.sha"), "w") as f:
             f.write(cfg.hash + "\n")
         with open(os.path.join(stage, "metrics.json"), "w", encoding="utf-8") as f:

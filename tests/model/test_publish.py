@@ -17,10 +17,14 @@ def test_publish_snapshot(tmp_path, untrained_checkpoint, clean_words):  # noqa:
     rc, output = run_module("model.publish", "--state", state, "--config", CONFIG,
                             "--val", clean_words, "--test", clean_words, "--limit", "4", "--out", out)
     assert rc == 0, output
-    assert sorted(os.listdir(out)) == ["config.sha", "metrics.json", "model.pdparams", "model.states"]
+    assert sorted(os.listdir(out)) == ["config.sha", "config.yml", "metrics.json", "model.pdparams",
+                                       "model.states"]
     m = json.load(open(out / "metrics.json"))
     assert m["checkpoint_step"] == 7 and m["finished"] is False and m["test"]["count"] == 4
     assert open(out / "config.sha").read().strip() == m["config_hash"]
+    # the config itself travels with the weights: the graph exports them with it
+    from model.config import RecConfig
+    assert RecConfig(str(out / "config.yml")).hash == m["config_hash"]
 
 
 def test_publish_without_checkpoint(tmp_path, clean_words):  # noqa: F811
