@@ -78,6 +78,11 @@ def parse_args(argv=None):
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="config override, value in YAML (e.g. Global.image_shape=[3,32,320])")
     ap.add_argument("--init", help="start from these weights (.pdparams) instead of random")
+    ap.add_argument("--on-config-change", choices=("error", "restart"),
+                    default=os.environ.get("MODEL_TRAIN_ON_CONFIG_CHANGE", "error"),
+                    help="--resume finds state saved with another config: stop with an error "
+                         "(default), or move that state aside (state.<old hash>) and start over "
+                         "(what the SCons graph does: an edited config retrains)")
     return ap.parse_args(argv)
 
 
@@ -302,6 +307,11 @@ class Trainer:
         if not found:
             self.log.info("no saved state found: starting from step 0")
             return
+        if self.args.on_config_change == "restart":
+            found = self.drop_other_configs(found)
+            if not found:
+                self.log.info("no saved state of this config: starting from step 0")
+                return
         step, c, d, st = max(found, key=lambda t: t[0])
         if st.get("config_hash") != self.cfg.hash:
             raise ModelError("saved state in %s was trained with another config (hash %s, now %s); "
@@ -330,6 +340,25 @@ class Trainer:
                 self.history[k] = [r for r in self.history[k] if r["step"] <= self.step]
         self.log.info("resumed from %s at step %d (%d samples, best val word acc %.4f)",
                       c, self.step, self.samples(), self.best["word_acc"])
+
+    def drop_other_configs(self, found):
+        """States of this config only; the run's own state folders holding another
+        config's state are moved aside to ``<dir>.<old hash>`` (kept, not deleted)."""
+        keep = []
+        for step, c, d, st in found:
+            if st.get("config_hash") == self.cfg.hash:
+                keep.append((step, c, d, st))
+            elif d in self.state_dirs and self.rank == 0 and os.path.isdir(d):
+                aside = "%s.%s" % (d, st.get("config_hash"))
+                shutil.rmtree(aside, ignore_errors=True)
+                os.rename(d, aside)
+                self.log.info("state in %s was trained with another config (hash %s, now %s): "
+                              "moved to %s, training this config from the start",
+                              d, st.get("config_hash"), self.cfg.hash, aside)
+            else:
+                self.log.info("ignoring %s: trained with another config (hash %s)",
+                              c, st.get("config_hash"))
+        return keep
 
     # -- one step --------------------------------------------------------------
     def batch(self, step):

@@ -39,6 +39,19 @@ def test_resume_refuses_state_of_another_config(tmp_path):
     rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
                             "--steps", "2", "--resume", "--set", "Global.image_shape=[3,48,320]")
     assert rc == 2 and "another config" in output
+    assert not os.path.exists(os.path.join(out, "metrics.json"))
+    # What the SCons graph asks for (an edited config retrains): the old state is
+    # moved aside, kept, and this config trains from step 0.
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
+                            "--steps", "2", "--resume", "--set", "Global.image_shape=[3,48,320]",
+                            "--on-config-change", "restart")
+    assert rc == 0, output
+    log = open(os.path.join(out, "train.log")).read()
+    assert "training this config from the start" in log and "step 2/2" in log
+    aside = [d for d in os.listdir(out) if d.startswith("state.")]
+    assert len(aside) == 1 and os.path.isfile(os.path.join(out, aside[0], "latest", "model.pdparams"))
+    m = json.load(open(os.path.join(out, "metrics.json")))
+    assert m["steps"] == 2 and m["image_shape"] == [3, 48, 320] and aside[0] != "state." + m["config_hash"]
 
 
 def test_two_process_launcher_with_distillation(tmp_path):
