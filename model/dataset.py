@@ -10,6 +10,7 @@ Validation/test splits are written once as image folders in PaddleOCR's label
 format (``relative/path.png<TAB>label``) so PaddleOCR's own tools can read
 them; ``LabelFile`` reads them back.
 """
+import hashlib
 import os
 import shutil
 import zlib
@@ -26,6 +27,7 @@ from .render import render
 from .texts import TextSampler
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+MANIFEST = "images.sha256"  # beside label.txt: sha256 of every image of a written split
 
 
 def encode_label(charset, text, max_len):
@@ -62,11 +64,19 @@ class RenderedLines(paddle.io.Dataset):
     def __len__(self):
         return self.length
 
-    def raw(self, i):
-        """(RGB uint8 image, label text) of sample i."""
+    def _text(self, i):
         rng = np.random.default_rng([self.seed, SPLIT_IDS[self.split], int(i)])
         level = float(self.curriculum(int(i)))
-        text = self.texts.sample(rng, level)
+        return rng, level, self.texts.sample(rng, level)
+
+    def text(self, i):
+        """The label text of sample i alone (the text is drawn before the image:
+        same value as ``raw(i)[1]``, without rendering)."""
+        return self._text(i)[2]
+
+    def raw(self, i):
+        """(RGB uint8 image, label text) of sample i."""
+        rng, level, text = self._text(i)
         _, faces = self.families[int(rng.integers(len(self.families)))]
         font = faces[int(rng.integers(len(faces)))]
         return render(rng, text, font, level), text
@@ -94,8 +104,8 @@ class LabelFile(paddle.io.Dataset):
 
 
 def write_split(out_dir, split, count, seed, charset, level=1.0):
-    """Render ``count`` samples of ``split`` into ``out_dir/images/*.png`` and
-    ``out_dir/label.txt``.  Written to a temporary sibling folder and renamed
+    """Render ``count`` samples of ``split`` into ``out_dir/images/*.png``,
+    ``out_dir/label.txt`` and ``out_dir/images.sha256``.  Written to a temporary sibling folder and renamed
     into place, so an interrupted run never leaves a plausible-looking split."""
     if split not in ("val", "test"):
         raise ModelError("only val/test splits are written to disk, not %r" % split)
@@ -104,14 +114,20 @@ def write_split(out_dir, split, count, seed, charset, level=1.0):
     tmp = out_dir + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(os.path.join(tmp, "images"))
-    lines = []
+    lines, digests = [], []
     for i in range(count):
         img, text = ds.raw(i)
         rel = "images/%s_%05d.png" % (split, i)
         Image.fromarray(img).save(os.path.join(tmp, rel), compress_level=1)
         lines.append("%s\t%s\n" % (rel, text))
+        with open(os.path.join(tmp, rel), "rb") as f:
+            digests.append("%s  %s\n" % (hashlib.sha256(f.read()).hexdigest(), rel))
     with open(os.path.join(tmp, "label.txt"), "w", encoding="utf-8") as f:
         f.writelines(lines)
+    # Every image's content in one small file (``sha256sum -c`` format): a build
+    # graph can depend on it instead of on thousands of image nodes.
+    with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+        f.writelines(digests)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.rename(tmp, out_dir)
     return os.path.join(out_dir, "label.txt")

@@ -25,6 +25,8 @@ def test_rendered_items_have_model_shapes(shape):
     assert not label[length:].any()
     again = RenderedLines(CS, shape, "train", seed=0, max_len=25)[5]
     assert np.array_equal(img, again[0])
+    # the label alone, without rendering, is the same text
+    assert [ds.text(i) for i in range(20)] == [ds.raw(i)[1] for i in range(20)]
 
 
 def test_paddleocr_resize_keeps_aspect_and_pads_with_zeros():
@@ -50,6 +52,14 @@ def test_written_split_is_a_paddleocr_label_file(tmp_path):
     # same seed, same bytes
     label2 = write_split(str(tmp_path / "again"), "val", 12, 3, CS)
     assert open(label2).read() == open(label).read()
+    # the manifest: every image's sha256, in sha256sum format, identical for identical splits
+    import hashlib
+    manifest = open(tmp_path / "val" / "images.sha256").read().splitlines()
+    assert [m.split("  ")[1] for m in manifest] == [l.split("\t")[0] for l in lines]
+    for m in manifest:
+        digest, rel = m.split("  ")
+        assert hashlib.sha256(open(tmp_path / "val" / rel, "rb").read()).hexdigest() == digest
+    assert open(tmp_path / "again" / "images.sha256").read() == open(tmp_path / "val" / "images.sha256").read()
 
 
 def test_label_file_errors(tmp_path):
