@@ -1,16 +1,22 @@
 """Accuracy of an inference model on a label file: ``python -m host.evaluate``.
 
     python -m host.evaluate --model DIR --labels FILE [--limit N] [--json OUT] [--worst 20]
+    python -m host.evaluate --model DIR --labels FILE --expect METRICS.json [--split test]
 
 Word accuracy (exact match) and character accuracy (1 - normalised edit
 distance, PaddleOCR's definition, model/metrics.py) over every image of a
 PaddleOCR label file, read through host.predict's Paddle inference path, plus
 the worst-read examples.  This is how a committed checkpoint's metrics.json is
-reproduced independently of the training process.
+reproduced independently of the training process: ``--expect`` reads the
+split's numbers from a metrics.json (model.publish / model.train write them),
+scores the same number of images, checks the label file is the one recorded
+(CRC-32) and exits 1 with one error line when the numbers differ by more than
+one image's worth.
 """
 import argparse
 import json
 import sys
+import zlib
 
 from host.predict import PredictError, Recognizer, read_labels, write_json
 
@@ -33,6 +39,40 @@ def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
     return result
 
 
+def label_crc32(path):
+    """CRC-32 of a label file as metrics.json records it (model.dataset.split_digest)."""
+    try:
+        with open(path, "rb") as handle:
+            return "%08x" % (zlib.crc32(handle.read()) & 0xFFFFFFFF)
+    except OSError as exc:
+        raise PredictError("cannot read label file %s: %s" % (path, exc))
+
+
+def expected(metrics_path, split):
+    """The split's recorded numbers from a metrics.json: {"word_acc", "char_acc", "count", ...}."""
+    try:
+        with open(metrics_path, encoding="utf-8") as handle:
+            recorded = json.load(handle)[split]
+        float(recorded["word_acc"]), float(recorded["char_acc"]), int(recorded["count"])
+    except (OSError, ValueError) as exc:
+        raise PredictError("cannot read %s: %s" % (metrics_path, exc))
+    except (KeyError, TypeError):
+        raise PredictError("%s has no %s word_acc/char_acc/count" % (metrics_path, split))
+    return recorded
+
+
+def compare(result, recorded, metrics_path):
+    """None when result reproduces recorded (within one image), else the reason."""
+    n = int(recorded["count"])
+    if result["count"] != n:
+        return "scored %d images, %s scored %d" % (result["count"], metrics_path, n)
+    for key, what in (("word_acc", "word accuracy"), ("char_acc", "character accuracy")):
+        if abs(result[key] - float(recorded[key])) > 1.0 / n + 1e-9:
+            return "%s %.4f does not reproduce %s's %.4f (%d images)" % (
+                what, result[key], metrics_path, float(recorded[key]), n)
+    return None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m host.evaluate", description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="inference model directory")
@@ -40,10 +80,22 @@ def main(argv=None):
     ap.add_argument("--limit", type=int)
     ap.add_argument("--worst", type=int, default=20, help="how many misread examples to list")
     ap.add_argument("--json", help="write the result as JSON")
+    ap.add_argument("--expect", metavar="METRICS_JSON",
+                    help="check the result against this metrics.json (same image count)")
+    ap.add_argument("--split", default="test", help="which split of --expect (default: test)")
     a = ap.parse_args(argv)
     try:
-        r = evaluate(a.model, a.labels, a.limit, a.worst,
+        recorded = expected(a.expect, a.split) if a.expect else None
+        limit = a.limit
+        if recorded is not None:
+            limit = limit or int(recorded["count"])
+            crc = recorded.get("labels_crc32")
+            if crc and label_crc32(a.labels) != crc:
+                raise PredictError("%s is not the label file %s was measured on (CRC-32 %s, recorded %s)"
+                                   % (a.labels, a.expect, label_crc32(a.labels), crc))
+        r = evaluate(a.model, a.labels, limit, a.worst,
                      progress=lambda s: print(s, file=sys.stderr, flush=True))
+        mismatch = compare(r, recorded, a.expect) if recorded is not None else None
     except PredictError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
@@ -53,6 +105,11 @@ def main(argv=None):
         print("  %r read as %r (score %.3f)  %s" % (w["label"], w["text"], w["score"], w["path"]))
     if a.json:
         write_json(a.json, r)
+    if mismatch:
+        print("error: %s" % mismatch, file=sys.stderr)
+        return 1
+    if recorded is not None:
+        print("reproduces %s (%s split)" % (a.expect, a.split))
     return 0
 
 
