@@ -50,10 +50,110 @@ def test_editing_codegen_reruns_tvm_but_not_the_model(built_tree):
     assert "TVM" in kinds(out) and not kinds(out) & {"EXPORT", "TRAIN", "RENDER"}, out
 
 
-def test_editing_the_training_config_reexports_but_does_not_train(built_tree):
-    built_tree.edit("model/configs/en_PP-OCRv3_rec.yml", "Loss:", "# edited by a graph test\nLoss:")
+def _text_line(output):
+    return next(line for line in output.splitlines() if line.startswith("text: "))
+
+
+def test_the_committed_checkpoint_is_exported_with_the_config_it_was_trained_with(built_tree):
+    """What the device runs is what metrics.json measured (config.yml beside the weights)."""
+    meta = json.load(open(built_tree.file("build/model/en_PP-OCRv3_rec/meta.json")))
+    committed = built_tree.file("model/checkpoints/en_PP-OCRv3_rec/")
+    measured = json.load(open(committed + "metrics.json"))
+    assert meta["config_hash"] == open(committed + "config.sha").read().strip() == measured["config_hash"]
+    assert meta["input_shape"] == [1] + measured["image_shape"]
+    assert meta["checkpoint_sha256"] == measured["pdparams_sha256"]
+
+
+def test_editing_the_training_config_leaves_the_shipped_checkpoint_alone(built_tree):
+    """Without train=1 the committed weights and their own config.yml are the model:
+    editing model/configs/ (here: the learning rate) re-runs nothing."""
+    built_tree.edit("model/configs/en_PP-OCRv3_rec.yml", "learning_rate: 0.001", "learning_rate: 0.0005")
     rc, out = built_tree.scons("deploy", *V3)
-    assert "EXPORT" in kinds(out) and "TRAIN" not in kinds(out), out
+    assert actions(out) == [], out
+
+
+def test_bad_user_models_fail_with_one_line_and_leave_nothing(built_tree):
+    ckpt = built_tree.file("model/checkpoints/en_PP-OCRv3_rec/model.pdparams")
+    with open(built_tree.file("model/configs/en_PP-OCRv3_rec.yml")) as handle:
+        good = handle.read()
+    cases = [("unknown.yml", good.replace("MobileNetV1Enhance", "NoSuchBackbone"), ckpt, "NoSuchBackbone"),
+             ("dict.yml", good.replace("out_channels: 97", "out_channels: 50"), ckpt,
+              "50 output classes but the dictionary gives 97"),
+             ("good.yml", good, built_tree.file("corrupt.pdparams"), "corrupt checkpoint")]
+    with open(built_tree.file("corrupt.pdparams"), "wb") as handle:
+        handle.write(b"\x80\x04 not a checkpoint")
+    for name, text, checkpoint, words in cases:
+        with open(built_tree.file(name), "w") as handle:
+            handle.write(text)
+        rc, out = built_tree.scons("deploy", "config=" + name, "checkpoint=" + checkpoint, check=False)
+        errors = [line for line in out.splitlines() if line.startswith("error:")]
+        assert rc != 0 and len(errors) == 1 and words in errors[0], out
+        assert "Traceback" not in out, out
+        assert not os.path.exists(built_tree.file("build/model/user-checkpoint/meta.json"))
+        assert "RUN" not in kinds(out), out
+    os.makedirs(built_tree.file("empty_model"))
+    rc, out = built_tree.scons("deploy", "model_dir=empty_model", "dict=good.yml", check=False)
+    assert rc == 2 and [l for l in out.splitlines() if l.startswith("error:")] == [
+        "error: model_dir=%s: needs inference.json (or inference.pdmodel) and inference.pdiparams, "
+        "a Paddle inference model as paddle.jit.save or PaddleOCR's export_model writes it"
+        % built_tree.file("empty_model")], out
+    rc, out = built_tree.scons("deploy", "model=ppocrv4", "train=1", check=False)
+    assert rc == 2 and "cannot be combined with train=1" in out and not actions(out), out
+
+
+def test_bad_images_fail_deploy_with_one_line_and_no_stale_blob(built_tree):
+    with open(built_tree.file("notes.png"), "w") as handle:
+        handle.write("a text file renamed .png\n")
+    with open(built_tree.file("host/samples/qbhouse.png"), "rb") as handle:
+        head = handle.read(200)
+    with open(built_tree.file("cut.png"), "wb") as handle:
+        handle.write(head)
+    for image, words in (("missing.png", "image=missing.png: no such file"),
+                         ("notes.png", "not a readable image"), ("cut.png", "not a readable image")):
+        rc, out = built_tree.scons("deploy", "image=" + image, *V3, check=False)
+        errors = [line for line in out.splitlines() if line.startswith("error:")]
+        assert rc != 0 and len(errors) == 1 and words in errors[0], out
+        assert not os.path.exists(built_tree.file("build/deploy/image.bin")) or image == "missing.png"
+        assert "RUN" not in kinds(out) and "text: " not in out, out
+    rc, out = built_tree.scons("deploy", *V3)  # the sample again: the blob is rebuilt, same bytes
+    assert kinds(out) <= {"IMAGES"} and "text: " in out, out
+
+
+def test_bring_your_own_config_and_checkpoint_reach_the_device(built_tree):
+    """config= checkpoint= (no model=) enter the graph: the committed weights under a
+    user's name read the sample exactly as model=ppocrv3_en does."""
+    rc, out = built_tree.scons("deploy", *V3)
+    expected = _text_line(out)
+    rc, out = built_tree.scons("deploy", "config=model/checkpoints/en_PP-OCRv3_rec/config.yml",
+                               "checkpoint=model/checkpoints/en_PP-OCRv3_rec/model.pdparams")
+    assert {"EXPORT", "TVM", "LINK", "RUN"} <= kinds(out) and "TRAIN" not in kinds(out), out
+    assert any(a.startswith("EXPORT build/model/user-checkpoint/") for a in actions(out)), out
+    assert _text_line(out) == expected
+
+
+def test_bring_your_own_inference_dir_reaches_the_device(built_tree):
+    rc, out = built_tree.scons("deploy", *V3)
+    expected = _text_line(out)
+    shutil.copytree(built_tree.file("build/model/en_PP-OCRv3_rec"), built_tree.file("mine"))
+    rc, out = built_tree.scons("deploy", "model_dir=mine", "dict=mine/dict.txt", "channel_order=RGB")
+    assert {"IMPORT", "TVM", "LINK", "RUN"} <= kinds(out) and "EXPORT" not in kinds(out), out
+    assert any(a.startswith("IMPORT build/model/user-mine/") for a in actions(out)), out
+    assert _text_line(out) == expected
+
+
+def test_a_new_committed_checkpoint_reexports_and_rebuilds_downstream(built_tree):
+    """Publishing other weights (same config) re-exports and recompiles; nothing trains."""
+    import numpy as np
+    import paddle
+    path = built_tree.file("model/checkpoints/en_PP-OCRv3_rec/model.pdparams")
+    params = paddle.load(path)
+    params["head.fc.bias"] = paddle.to_tensor(params["head.fc.bias"].numpy() + np.float32(0.5))
+    paddle.save(params, path)
+    rc, out = built_tree.scons("deploy", *V3)
+    assert {"EXPORT", "TVM", "LINK", "RUN"} <= kinds(out), out
+    assert not kinds(out) & {"TRAIN", "RENDER"}, out
+    meta = json.load(open(built_tree.file("build/model/en_PP-OCRv3_rec/meta.json")))
+    assert meta["checkpoint_sha256"] == hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 def _digest(paths):
@@ -95,3 +195,22 @@ def test_bench_profiles_every_variant_deterministically(built_tree):
         assert os.path.getsize(built_tree.file("build/bench/" + name)) > 0
     rc, out = built_tree.scons("bench", *V3)
     assert "TIME" in kinds(out) and kinds(out) <= {"TIME", "BENCH"}, out
+
+
+def test_train_then_editing_the_training_config_retrains(tree):
+    """train=1: the smoke profile trains inside the graph; editing the config retrains it
+    from step 0 (the previous state is kept aside, not resumed); a no-op runs nothing."""
+    rc, out = tree.scons("train", "train=1", "profile=smoke")
+    assert sorted(kinds(out)) == ["RENDER", "TRAIN"], out
+    before = json.load(open(tree.file("build/train/smoke/metrics.json")))
+    assert before["profile"] == "smoke" and before["steps"] == 30
+    rc, out = tree.scons("train", "train=1", "profile=smoke")
+    assert actions(out) == [], out
+    tree.edit("model/configs/en_PP-OCRv3_rec.yml", "learning_rate: 0.001", "learning_rate: 0.0005")
+    rc, out = tree.scons("train", "train=1", "profile=smoke")
+    assert "TRAIN" in kinds(out), out
+    after = json.load(open(tree.file("build/train/smoke/metrics.json")))
+    assert after["config_hash"] != before["config_hash"] and after["steps"] == 30
+    log = open(tree.file("build/train/smoke/train.log")).read()
+    assert "training this config from the start" in log
+    assert os.path.isdir(tree.file("build/train/smoke/state." + before["config_hash"]))
