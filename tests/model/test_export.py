@@ -53,3 +53,35 @@ def test_failed_export_keeps_the_previous_one(tmp_path, exported_small):  # noqa
                             tmp_path / "none.pdparams", "--out", out)
     assert rc == 2 and "not found" in output
     assert open(out / "meta.json").read() == before
+
+
+def test_checkpoint_with_another_class_count_is_one_error_and_no_export(tmp_path):
+    """A 6,625-class checkpoint (ppocr_keys_v1 dictionary) under the 97-class config."""
+    import paddle
+    from model.config import RecConfig
+    paddle.seed(5)
+    big = RecConfig(CONFIG, {"Global.character_dict_path": "ppocr/utils/ppocr_keys_v1.txt",
+                             "Architecture.Head.out_channels": 6625}).build_model()
+    ckpt = tmp_path / "big.pdparams"
+    paddle.save(big.state_dict(), str(ckpt))
+    out = tmp_path / "model"
+    rc, output = run_module("model.export", "--config", CONFIG, "--checkpoint", ckpt, "--out", out)
+    errors = error_lines(output)
+    assert rc == 2 and len(errors) == 1, output
+    assert "does not fit this network" in errors[0] and "[64, 6625]" in errors[0] and "[64, 97]" in errors[0]
+    assert not out.exists() and not (tmp_path / "model.tmp").exists()
+
+
+def test_unknown_architecture_and_dictionary_mismatch_are_one_error_line(tmp_path, untrained_checkpoint):  # noqa: F811
+    good = open(CONFIG).read()
+    for name, text, words in (("arch.yml", good.replace("MobileNetV1Enhance", "NoSuchBackbone"),
+                               "cannot build architecture"),
+                              ("dict.yml", good.replace("out_channels: 97", "out_channels: 50"),
+                               "Head has 50 output classes but the dictionary gives 97")):
+        (tmp_path / name).write_text(text)
+        out = tmp_path / ("out_" + name)
+        rc, output = run_module("model.export", "--config", tmp_path / name, "--checkpoint",
+                                untrained_checkpoint, "--out", out)
+        errors = error_lines(output)
+        assert rc == 2 and len(errors) == 1 and words in errors[0], output
+        assert "Traceback" not in output and not out.exists()
