@@ -90,6 +90,18 @@ def _model_file(model_dir):
     raise ModelError("%s has no inference.json or inference.pdmodel" % model_dir)
 
 
+def declared_shape(predictor, shape):
+    """The model's own fixed C,H,W when its program declares one (a model exported
+    at 3x32x320 runs at 32 pixels, whatever the default); ``shape`` otherwise
+    (dynamic dimensions, or a legacy program that declares none)."""
+    dims = list(predictor.get_input_handle(predictor.get_input_names()[0]).shape())
+    if len(dims) == 4 and dims[1] == 3 and min(dims[2:]) > 0 and dims[1:] != list(shape):
+        print("note: the model's input is fixed at %s: importing it at that shape, not %s"
+              % ("x".join(map(str, dims[1:])), "x".join(map(str, shape))))
+        return dims[1:]
+    return list(shape)
+
+
 def import_inference_model(model_file, params_file, dict_path, out_dir, name, source,
                            shape=(3, 48, 320), use_space_char=True, channel_order="BGR"):
     """Copy an existing Paddle inference model + dictionary into the
@@ -103,6 +115,7 @@ def import_inference_model(model_file, params_file, dict_path, out_dir, name, so
         if not os.path.isfile(f):
             raise ModelError("missing model file %s" % f)
     predictor = create_predictor(model_file, params_file)
+    shape = declared_shape(predictor, shape)
     x = probe_inputs(list(shape), n_random=0)[0]
     out = run_predictor(predictor, x)
     if out.ndim != 3 or out.shape[0] != 1:

@@ -41,3 +41,16 @@ def test_bring_your_own_with_wrong_dictionary(tmp_path, exported_small):  # noqa
     assert rc == 2 and len(error_lines(output)) == 1
     assert "97 output classes but the dictionary gives 5" in output
     assert not out.exists()
+
+
+def test_bring_your_own_fixed_shape_model_keeps_its_own_shape(tmp_path, exported_small):  # noqa: F811
+    """A model exported at 3x32x320 is imported at 32 pixels, not the 48-pixel default
+    (SCons' ImportPretrained always passes --shape 3,48,320)."""
+    out = tmp_path / "byo"
+    rc, output = run_module("model.pretrained", "--name", "mine", "--model-dir", exported_small,
+                            "--dict", os.path.join(exported_small, "dict.txt"), "--shape", "3,48,320",
+                            "--channel-order", "RGB", "--out", out)
+    assert rc == 0, output
+    assert "input is fixed at 3x32x320" in output
+    meta = json.load(open(out / "meta.json"))
+    assert meta["input_shape"] == [1, 3, 32, 320] and meta["output_shape"] == [1, 40, 97]
