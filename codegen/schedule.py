@@ -324,18 +324,20 @@ def _channel_block(sch, block, consumer, const_params, packed):
     if len(loops) != len(shape) or [int(sch.get(lp).extent) for lp in loops] != shape:
         return False
     width, channels = shape[row], shape[axis]
-    plan = next(((oc, vec) for oc, vec in CHANNEL_BLOCKS
-                 if channels % oc == 0 and width >= vec), None)
+    # The row chunk: a divisor of the row whose partial sums fit CHUNK_BYTES,
+    # most of it in whole blocks of vec (ch_PP-OCRv4's 6,625 classes: 125),
+    # the rest one smaller block. Three channels only without a rest: LLVM
+    # miscompiled a 3-channel block with a rest into an endless loop (QEMU).
+    plan = None
+    for oc, vec in CHANNEL_BLOCKS:
+        chunks = [d for d in range(vec, width + 1) if width % d == 0 and
+                  d * oc * 4 <= CHUNK_BYTES and (oc == 2 or d % vec == 0)]
+        if channels % oc == 0 and chunks:
+            plan = oc, vec, max(chunks, key=lambda d: ((d - d % vec) * 16 // d, d))
+            break
     if plan is None:
         return False
-    oc, vec = plan
-    # The row chunk: a divisor of the row whose partial sums fit CHUNK_BYTES,
-    # most of it in whole blocks of vec (ch_PP-OCRv4's 6,625 classes: 125).
-    chunks = [d for d in range(1, width + 1) if width % d == 0 and d * oc * 4 <= CHUNK_BYTES
-              and d >= vec]
-    if not chunks:
-        return False
-    chunk = max(chunks, key=lambda d: ((d - d % vec) * 16 // d, d))
+    oc, vec, chunk = plan
     name, cname = _name(sch, block), _name(sch, consumer)
     before = _executions(sch, block)
     trial = sch.copy()
