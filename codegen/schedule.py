@@ -16,9 +16,27 @@ rules that need no search:
    shrinks to a scalar or a row;
 3. a reduction computed as a row has its reduction loops moved outside the
    row loop, so the innermost loop is contiguous and vectorizes;
+   3b. a pure channel reduction (1x1 convolution, matmul) keeps a block of
+   16 row elements in registers for its whole reduction;
+   3c. (LLVM-MVE) output-channel blocking instead: the consumer's loop over
+   output channels (matmul rows) is split by 2 or 3 and the row cut into a
+   chunk of blocks of 12 or 8 elements (plus one smaller block for the rest):
+   each loaded input vector feeds 2-3 ``vfma`` with scalar weights, 6 q
+   registers of partial sums stay live over the whole reduction (13
+   instructions per 24 MACs in the inner loop);
+   3d. (LLVM-MVE) when those weights are constants their layout changes so the
+   2-3 values used together are adjacent (one ``ldrd``): the compiler applies
+   ``pack_constant`` to the weights it passes (``packed`` out-parameter);
 4. the inlined zero padding puts a bounds test in a convolution's row loop:
    the row loop is split into edges and an interior where the test is
-   provably true and vanishes;
+   provably true and vanishes (C backend);
+   4b. (LLVM-MVE) a window over an output dimension of extent 1 (SVTR's 3x3
+   convolutions on the 1-row map) has its tap loop split into single taps:
+   the padding test is provably false in the dead taps, which vanish;
+   4c. (LLVM-MVE) a 5x5 stride-1 depthwise convolution keeps its padding stage,
+   computed per output row into a stack buffer of padded rows; the
+   convolution then runs without bounds tests, 16 outputs in q registers per
+   window row;
 5. hoist every reduction's init out of its reduction loops
    (``decompose_reduction``), so inner loops carry no ``if (k == 0)``.
 
@@ -45,8 +63,6 @@ CHUNK_BYTES = 2048
 # Rule 4c: reductions of this kind read their padding stage from a row buffer.
 DEPTHWISE = "group_conv2d"
 WINDOW_BLOCKS = (16, 8)
-RC_UNROLL = 1
-VECTORIZE = False
 
 
 def _is_reduction(sch, block):
@@ -310,11 +326,11 @@ def _channel_axes(sch, block):
 def _channel_block(sch, block, consumer, const_params, packed):
     """Rule 3c: output-channel blocking of a pure channel reduction. The
     consumer's loop over the broadcast axis (output channel / matmul row) is
-    split by OC_BLOCK and the producer is computed for OC_BLOCK channels x a
-    row chunk, its row split into vectors of VEC_BLOCK: every loaded row
-    vector feeds OC_BLOCK multiply-adds, each broadcast weight VEC_BLOCK; the
-    OC_BLOCK x VEC_BLOCK partial sums stay in registers for the whole
-    reduction. True if applied."""
+    split by oc and the producer is computed for oc channels x a row chunk,
+    the chunk cut into blocks of vec elements (CHANNEL_BLOCKS): every loaded
+    row vector feeds oc multiply-adds, each broadcast weight vec / 4; the
+    oc x vec partial sums stay in registers for the whole reduction. The
+    trial on a copy must not change the number of MACs. True if applied."""
     axes = _channel_axes(sch, block)
     if axes is None:
         return False
@@ -359,17 +375,11 @@ def _channel_block(sch, block, consumer, const_params, packed):
     index = next((k for k, p in enumerate(params) if p.same_as(scalar)), None)
     if packed is not None and index in const_params and dim is not None:
         # Rule 3d: the broadcast operand is a constant (weights): store the
-        # OC_BLOCK values used together next to each other, so one ldrd
-        # (post-incremented) loads two of them.
+        # oc values used together next to each other, so one ldrd loads two.
         sch.transform_layout(block, scalar.name, _pack_map(len(scalar.ty.shape), dim, oc))
         packed[index] = (dim, oc)
     _channel_block_apply(sch, block, consumer, axis, row, oc, vec, chunk)
     return True
-
-
-def _pieces(sch, name):
-    return [b for b in _all_blocks(sch) if _name(sch, b).startswith(name + "_update")
-            and not _name(sch, b).endswith(("_partition", "_common"))]
 
 
 def _pack_map(ndim, dim, oc):
@@ -407,7 +417,7 @@ def _channel_block_apply(sch, block, consumer, axis, row, oc, vec, chunk):
     if main == chunk:
         pieces = [(update, vec)]
     else:
-        # the rest (4 or 8 elements: one or two vectors) is one block
+        # the rest (fewer than vec elements) is one smaller block
         sch.loop_partition(spatial[row], [main])
         pieces = [(b, size) for b, size in zip(
             [b for b in _all_blocks(sch) if _name(sch, b).startswith(name + "_update_")
@@ -418,19 +428,12 @@ def _channel_block_apply(sch, block, consumer, axis, row, oc, vec, chunk):
         loops = sch.get_loops(blk)
         x = loops[-(len(reduce) + 2)]
         ch = loops[-1]
-        if int(sch.get(x).extent) == size:  # the remainder: one vector
+        if int(sch.get(x).extent) == size:  # the rest: one block
             sch.reorder(*loops[-(len(reduce) + 1):-1], ch, x)
-            x_i = x
         else:
             x_o, x_i = sch.split(x, [None, size])
             sch.reorder(x_o, *sch.get_loops(blk)[-(len(reduce) + 1):-1], ch, x_i)
-        if VECTORIZE:
-            sch.vectorize(x_i)
         sch.unroll(ch)
-        red = [lp for lp in sch.get_loops(blk)[-(len(reduce) + 2):-2]
-               if int(sch.get(lp).extent) > 1]
-        if RC_UNROLL > 1 and len(red) == 1 and int(sch.get(red[0]).extent) % RC_UNROLL == 0:
-            sch.unroll(sch.split(red[0], [None, RC_UNROLL])[1])
 
 
 def _try_compute_at(sch, block, padded, const_params=(), packed=None, blocking=False,
