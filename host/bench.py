@@ -27,6 +27,7 @@ from host import logparse  # noqa: E402
 
 # Issue 7's targets and the peer it names (onnx2c, arm-none-eabi-gcc -O3, same QEMU).
 PEER_ONNX2C_INSTRUCTIONS = 2_245_000_000
+PEER_ONNX2C_MACS = 640_135_680  # PP-OCRv3 rec at 1x3x48x320: compared per MAC
 TARGET_STOCK_RATIO = 4.0
 TARGET_INSTR_PER_MAC = 0.5
 SCORE_TOLERANCE = 1e-4
@@ -112,6 +113,10 @@ def variant_summary(name, codegen_report, size_report, logs):
     }
 
 
+def _beats_onnx2c(ref):
+    return ref["instructions"] / ref["macs"] < PEER_ONNX2C_INSTRUCTIONS / PEER_ONNX2C_MACS
+
+
 def compare(variants, baseline, best):
     """Cross-variant checks (same text, scores within tolerance) and the ratios."""
     ref = variants[best]
@@ -128,7 +133,10 @@ def compare(variants, baseline, best):
         "instr_per_mac": ref["instr_per_mac"],
         "instr_per_mac_target": TARGET_INSTR_PER_MAC,
         "onnx2c_peer_instructions": PEER_ONNX2C_INSTRUCTIONS,
-        "onnx2c_over_best": round(PEER_ONNX2C_INSTRUCTIONS / ref["instructions"], 3),
+        "onnx2c_peer_instr_per_mac": round(PEER_ONNX2C_INSTRUCTIONS / PEER_ONNX2C_MACS, 4),
+        # The peer ran the 48x320 recognizer; models of another size compare per MAC.
+        "onnx2c_over_best": round(PEER_ONNX2C_INSTRUCTIONS / PEER_ONNX2C_MACS
+                                  / (ref["instructions"] / ref["macs"]), 3),
         "arena_equals_lower_bound": ref["arena_bytes"] == ref["arena_lower_bound"],
         # The blob is params x 4 plus 16-byte alignment padding between tensors.
         "weights_padding_bytes": ref["weights_bytes"] - ref["params_x4"],
@@ -136,7 +144,7 @@ def compare(variants, baseline, best):
     targets["met"] = {
         "stock_over_best": targets["stock_over_best"] >= TARGET_STOCK_RATIO,
         "instr_per_mac": ref["instr_per_mac"] <= TARGET_INSTR_PER_MAC,
-        "beats_onnx2c": ref["instructions"] < PEER_ONNX2C_INSTRUCTIONS,
+        "beats_onnx2c": _beats_onnx2c(ref),
         "arena_equals_lower_bound": targets["arena_equals_lower_bound"],
     }
     return targets, problems
@@ -168,8 +176,9 @@ def write_markdown(path, report, chart_name):
               % (t["stock_over_best"], t["stock_over_best_target"], mark[met["stock_over_best"]]),
               "| instructions per MAC, best | %.3f (<= %.2f) | %s |"
               % (t["instr_per_mac"], t["instr_per_mac_target"], mark[met["instr_per_mac"]]),
-              "| onnx2c peer (%s instructions) / best | %.2fx | %s |"
-              % (_fmt(t["onnx2c_peer_instructions"]), t["onnx2c_over_best"], mark[met["beats_onnx2c"]]),
+              "| onnx2c peer (%s instructions on the 48x320 recognizer, %.2f/MAC) / best, per MAC | %.2fx | %s |"
+              % (_fmt(t["onnx2c_peer_instructions"]), t["onnx2c_peer_instr_per_mac"], t["onnx2c_over_best"],
+                 mark[met["beats_onnx2c"]]),
               "| arena = peak-live lower bound | %s | %s |"
               % (_fmt(variants[best]["arena_bytes"]), mark[met["arena_equals_lower_bound"]]),
               "| weights bytes - params x 4 (alignment padding) | %s | |" % _fmt(t["weights_padding_bytes"])]
@@ -272,7 +281,7 @@ def main(argv=None):
     write_chart(os.path.join(args.out_dir, "kernels.png"), report)
     best = report["variants"][report["best"]]
     t = report["targets"]
-    print("bench: %s %s instructions (%.3f/MAC), stock C %.2fx more, onnx2c peer %.2fx more; "
+    print("bench: %s %s instructions (%.3f/MAC), stock C %.2fx more, onnx2c peer %.2fx more per MAC; "
           "report in %s/report.md" % (report["best"], _fmt(best["instructions"]), best["instr_per_mac"],
                                       t["stock_over_best"], t["onnx2c_over_best"], args.out_dir))
     for problem in problems:
