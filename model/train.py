@@ -79,7 +79,7 @@ def parse_args(argv=None):
                     help="config override, value in YAML (e.g. Global.image_shape=[3,32,320])")
     ap.add_argument("--init", help="start from these weights (.pdparams) instead of random")
     ap.add_argument("--on-config-change", choices=("error", "restart"),
-                    default=os.environ.get("MODEL_TRAIN_ON_CONFIG_CHANGE", "error"),
+                    default="error",
                     help="--resume finds state saved with another config: stop with an error "
                          "(default), or move that state aside (state.<old hash>) and start over "
                          "(what the SCons graph does: an edited config retrains)")

@@ -11,6 +11,7 @@ Builders
 import os
 
 import pyaction
+import splitnodes
 
 
 def _reference_argv(target, source, env):
@@ -26,7 +27,8 @@ def _reference_emitter(target, source, env):
     code = [env.File("#host/predict.py"), env.File("#host/convert.py")] + \
         pyaction.package_sources(env, "model")
     versions = {"paddlepaddle": pyaction.dist_version("paddlepaddle")}
-    return target, source + code + [env.Value({"limit": env.get("LIMIT")}),
+    manifests = [m for s in source if s.name == "label.txt" for m in splitnodes.split_manifest(env, s)]
+    return target, source + manifests + code + [env.Value({"limit": env.get("LIMIT")}),
                                     env.Value(sorted(versions.items()))]
 
 

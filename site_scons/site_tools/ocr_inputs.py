@@ -12,6 +12,7 @@ Both declare every output; the host package's own .py files are dependencies.
 import os
 
 import pyaction
+import splitnodes
 
 
 def _model_dir(source):
@@ -44,7 +45,8 @@ def _convert_emitter(target, source, env):
     options = env.Value({"shard": env.get("SHARD", "0/1"), "limit": env.get("LIMIT"),
                          "labels": bool(env.get("LABELS"))})
     code = [env.File("#host/convert.py"), env.File("#model/preprocess.py")]
-    return [target[0], index], source + code + [options]
+    manifests = [m for s in source if s.name == "label.txt" for m in splitnodes.split_manifest(env, s)]
+    return [target[0], index], source + manifests + code + [options]
 
 
 def generate(env):
