@@ -34,6 +34,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--backend", choices=["c", "llvm-mve"], default="c")
     ap.add_argument("--schedule", choices=["best", "stock"], default="best")
+    ap.add_argument("--toolchain-prefix", default="arm-none-eabi-",
+                    help="GNU Arm toolchain that assembles the micro-kernels (llvm-mve)")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -46,7 +48,8 @@ def main(argv=None):
         with stdout_to_stderr():
             shape = frontend.parse_shape(args.input_shape) if args.input_shape \
                 else frontend.meta_input_shape(args.model_dir)
-            files, report = compiler.build(args.model_dir, shape, args.backend, args.schedule)
+            files, report = compiler.build(args.model_dir, shape, args.backend, args.schedule,
+                                           toolchain_prefix=args.toolchain_prefix)
             compiler.write_outputs(args.out, files)
     except CodegenError as err:
         compiler.clear_outputs(args.out)

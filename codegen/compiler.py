@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 
-from . import emit, frontend, graph as graphmod, lower, planner, schedule as schedmod
+from . import emit, frontend, graph as graphmod, lower, microkernels, planner, schedule as schedmod
 from .errors import CodegenError
 
 OUTPUTS = {"c": ("kernels.c", "model.c", "model.h", "weights.bin", "report.json"),
@@ -99,7 +99,8 @@ def _pack_constants(g, packed):
     assert all(isinstance(a, np.ndarray) for a in g.consts)
 
 
-def build(model_dir, input_shape, backend="c", schedule="best"):
+def build(model_dir, input_shape, backend="c", schedule="best",
+          toolchain_prefix="arm-none-eabi-"):
     """-> (files {name: bytes}, report dict). The dict is report.json's content plus
     ``timing_seconds`` (wall clock, never written to a file). Raises CodegenError
     for user errors."""
@@ -154,6 +155,8 @@ def build(model_dir, input_shape, backend="c", schedule="best"):
         with tempfile.TemporaryDirectory() as tmp:
             obj = os.path.join(tmp, "kernels.o")
             lower.build_llvm_object(symbols, obj)
+            if microkernels.used(c_src):
+                microkernels.link_into(obj, toolchain_prefix)
             with open(obj, "rb") as f:
                 files["kernels.o"] = f.read()
     t_kernels = time.monotonic()

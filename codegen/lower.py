@@ -16,11 +16,18 @@ from tvm import s_tir, tirx
 from tvm.ir import IRModule
 from tvm.target import Target
 
+from . import microkernels
+
 
 C_TARGET = {"kind": "c"}
 MVE_TARGET = {"kind": "llvm", "mtriple": "thumbv8.1m.main-none-eabi", "mcpu": "cortex-m55",
               "mattr": ["+mve.fp"], "mfloat-abi": "hard",
-              "vector-width": 128}  # MVE q registers; LLVM warns when it has to guess
+              "vector-width": 128,  # MVE q registers; LLVM warns when it has to guess
+              # No MVE gather/scatter: LLVM's lowering of gathers in a loop
+              # (incrementing vldrw/vstrw [q]) dropped the loop's exit branch
+              # and left an endless loop on the device (a 1x1 convolution
+              # whose epilogue LLVM vectorized across output channels).
+              "cl-opt": ["-enable-arm-maskedgatscat=false"]}
 
 
 def lift_scratch(func, stack_limit):
@@ -61,6 +68,7 @@ def _lowering_passes():
         s_tir.transform.LowerOpaqueBlock(),
         tirx.transform.FlattenBuffer(),
         tirx.transform.NarrowDataType(32),
+        microkernels.lower_calls,
         s_tir.transform.LoopPartition(),
         tirx.transform.VectorizeLoop(False),
         tirx.transform.StorageRewrite(),

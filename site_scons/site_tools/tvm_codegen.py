@@ -9,7 +9,9 @@ Builders
 
 Runs ``python -m codegen`` as a subprocess (pyaction). The graph re-runs TVM
 only when something TVM's output depends on changes: the model files, the
-options (one ``Value`` node), the codegen package's own .py files, or the
+options (one ``Value`` node), the codegen package's own .py files and
+micro-kernel sources (codegen/ukernels, assembled into kernels.o with the
+toolchain of toolchain.cfg, whose version is one of the options), or the
 installed TVM / paddle2onnx / onnx / paddle versions (a ``Value`` node of
 versions, read from package metadata without importing them). A firmware .c
 is not among them. On failure pyaction removes every declared target, so
@@ -26,9 +28,14 @@ VERSIONED = ("apache-tvm", "paddle2onnx", "onnx", "paddlepaddle", "onnxruntime")
 
 
 def _options(env):
-    return {"input_shape": str(env.get("INPUT_SHAPE", "") or ""),
+    opts = {"input_shape": str(env.get("INPUT_SHAPE", "") or ""),
             "backend": env.get("BACKEND", "c"),
             "schedule": env.get("SCHEDULE", "best")}
+    if opts["backend"] == "llvm-mve":
+        # the hand-written micro-kernels are assembled into kernels.o
+        opts["toolchain_prefix"] = env["CFG"]["gcc_prefix"] if "CFG" in env else "arm-none-eabi-"
+        opts["toolchain"] = env.get("ARM_GCC_VERSION", "unknown")
+    return opts
 
 
 def _model_sources(source):
@@ -43,8 +50,9 @@ def _emitter(target, source, env):
     out_dir = os.path.dirname(target[0].abspath)
     targets = [env.File(os.path.join(out_dir, name)) for name in OUTPUTS[opts["backend"]]]
     versions = {name: pyaction.dist_version(name) for name in VERSIONED}
-    extra = pyaction.package_sources(env, "codegen") + [
-        env.Value(sorted(opts.items())), env.Value(sorted(versions.items()))]
+    extra = pyaction.package_sources(env, "codegen") + \
+        sorted(env.Glob("#codegen/ukernels/*"), key=str) + [
+            env.Value(sorted(opts.items())), env.Value(sorted(versions.items()))]
     return targets, list(source) + extra
 
 
@@ -58,6 +66,8 @@ def _argv(target, source, env):
             "--backend", opts["backend"], "--schedule", opts["schedule"]]
     if opts["input_shape"]:
         argv += ["--input-shape", opts["input_shape"]]
+    if "toolchain_prefix" in opts:
+        argv += ["--toolchain-prefix", opts["toolchain_prefix"]]
     return argv
 
 

@@ -1,10 +1,16 @@
 """The LLVM-MVE schedule rules on one small model, run on QEMU's Cortex-M55
-against Paddle (1e-4, same argmax): output-channel blocking of 1x1
+against Paddle (1e-4, same argmax): the pointwise micro-kernel for 1x1
+convolutions with a multiple of 4 output channels (rule 3e, rows of 20 = two
+blocks of 7 and one of 6), output-channel blocking of the other 1x1
 convolutions and matmuls with packed weights (rules 3c/3d, including rows
 that are not a multiple of 4 and a remainder block), dead window taps over a
 1-row map (4b) and a 5x5 depthwise convolution over padded rows (4c). Also
-checks that the rules fired: weights repacked, no stack array over 4 KB."""
+checks that the rules fired: weights repacked, the micro-kernel linked and
+called, no stack array over 4 KB."""
 import json
+import os
+import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -20,16 +26,18 @@ def rules_model(paddle):
             super().__init__()
             self.stem = nn.Conv2D(3, 16, 3, padding=1, stride=(2, 1))
             self.dw5 = nn.Conv2D(16, 16, 5, padding=2, groups=16)        # rule 4c
-            self.pw = nn.Conv2D(16, 24, 1)                                 # rules 3c/3d
+            self.pw = nn.Conv2D(16, 24, 1)                                 # rule 3e
+            self.pw3 = nn.Conv2D(24, 18, 1)                                # rules 3c/3d
             self.pool = nn.AvgPool2D((4, 1))
-            self.row = nn.Conv2D(24, 12, 3, padding=1)                     # rule 4b
+            self.row = nn.Conv2D(18, 12, 3, padding=1)                     # rule 4b
             self.fc = nn.Linear(12, 37)                                    # 3c, 37 columns
 
         def forward(self, x):
             x = nn.functional.hardswish(self.stem(x))
             x = nn.functional.hardswish(self.dw5(x))
             x = nn.functional.hardswish(self.pw(x))
-            x = self.pool(x)                      # 1 x 24 x 1 x 20
+            x = nn.functional.hardswish(self.pw3(x))
+            x = self.pool(x)                      # 1 x 18 x 1 x 20
             x = nn.functional.silu(self.row(x))
             x = x.squeeze(2).transpose([0, 2, 1])  # 1 x 20 x 12
             return nn.functional.softmax(self.fc(x), axis=-1)
@@ -50,7 +58,7 @@ def built(tmp_path_factory):
 
 
 def test_rules_fired(built):
-    _, _, report, files = built
+    _, gen, report, files = built
     # rule 3d: repacked weights are constants of their own (same bytes in total)
     assert report == json.loads(files["report.json"]) | {"timing_seconds":
                                                          report["timing_seconds"]}
@@ -58,7 +66,16 @@ def test_rules_fired(built):
     assert report["totals"]["arena_equals_lower_bound"]
     assert report["totals"]["weights_bytes"] % 16 == 0
     shapes = [i["shape"] for k in report["kernels"] for i in k["inputs"] if "weights_offset" in i]
+    assert [6, 16, 1, 1, 4] in shapes, shapes  # 24 output channels packed by 4 (rule 3e)
     assert any(len(s) == 5 and s[-1] in (2, 3) for s in shapes), shapes  # packed 1x1 weights
+    # rule 3e: kernels.o carries the micro-kernel and a generated kernel calls it
+    obj = os.path.join(gen, "kernels.o")
+    symbols = subprocess.run(["arm-none-eabi-nm", obj], capture_output=True, text=True,
+                             check=True).stdout
+    assert re.search(r" T codegen_pointwise_f32x4$", symbols, re.M), symbols
+    relocs = subprocess.run(["arm-none-eabi-objdump", "-r", obj], capture_output=True,
+                            text=True, check=True).stdout
+    assert "codegen_pointwise_f32x4" in relocs
 
 
 def test_rules_run_on_qemu_and_match_paddle(built):
