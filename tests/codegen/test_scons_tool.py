@@ -61,6 +61,14 @@ def test_graph_behaviour(project):
     assert rc == 0 and out.count("TVM-RUN") == 1, out
     assert "#define MODEL_INPUT_N 2" in (project / "build" / "gen" / "model.h").read_text()
 
+    # codegen's own code, including the micro-kernel sources it assembles into
+    # kernels.o, is part of every codegen step's signature
+    rc, out = scons(project, "input_shape=2,3,6,6", "--tree=prune", "build/gen/model.h")
+    assert rc == 0, out
+    for dep in ("codegen/schedule.py", "codegen/ukernels/pointwise_mve.S",
+                "codegen/ukernels/pointwise.c"):
+        assert dep in out, out
+
 
 def test_failure_leaves_no_outputs(project):
     rc, out = scons(project, "input_shape=1,3,6,6")
