@@ -55,6 +55,10 @@ def _linear(expr, loop_vars):
     return out + [analyzer.simplify(coeffs[-1])]
 
 
+class NotPointwise(Exception):
+    """The annotated nest is not the plain 1x1 reduction the micro-kernel does."""
+
+
 def _is_first_iteration(cond, var):
     """cond is ``var == 0``"""
     return isinstance(cond, tirx.EQ) and cond.a.same_as(var) and \
@@ -73,13 +77,13 @@ def _pointwise_call(loop):
         loops.insert(1, tirx.For(tirx.Var("x", "int32"), tirx.IntImm("int32", 0),
                                  tirx.IntImm("int32", 1), tirx.ForKind.SERIAL, body))
     if len(loops) != 3 or any(int(lp.min) != 0 for lp in loops):
-        raise CodegenError(where + "expected loops (4 channels, row, reduction), got %d" % len(loops))
+        raise NotPointwise(where + "expected loops (4 channels, row, reduction), got %d" % len(loops))
     channels, width, depth = (int(lp.extent) for lp in loops)
     if channels != 4:
-        raise CodegenError(where + "channel loop of %d, not 4" % channels)
+        raise NotPointwise(where + "channel loop of %d, not 4" % channels)
     # the reduction's init, kept inside the nest: "if k == 0: acc = 0"
     if not (isinstance(body, tirx.SeqStmt) and len(body.seq) == 2):
-        raise CodegenError(where + "the loop body is not (init; update)")
+        raise NotPointwise(where + "the loop body is not (init; update)")
     init, store = body.seq
     zero = init.then_case if isinstance(init, tirx.IfThenElse) and init.else_case is None \
         else None
@@ -88,12 +92,12 @@ def _pointwise_call(loop):
             and isinstance(zero.value, tirx.FloatImm) and float(zero.value.value) == 0.0
             and tvm_ffi.structural_equal(zero.indices, store.indices)
             and _is_first_iteration(init.condition, loops[2].loop_var)):
-        raise CodegenError(where + "the init is not 'if k == 0: acc = 0'")
+        raise NotPointwise(where + "the init is not 'if k == 0: acc = 0'")
     value = store.value
     if not (isinstance(value, tirx.Add) and isinstance(value.a, ir.TensorLoad)
             and value.a.source.same_as(store.buffer) and isinstance(value.b, tirx.Mul)
             and all(isinstance(t, ir.TensorLoad) for t in (value.b.a, value.b.b))):
-        raise CodegenError(where + "the loop body is not acc = acc + a * w")
+        raise NotPointwise(where + "the loop body is not acc = acc + a * w")
     loop_vars = [lp.loop_var for lp in loops]
     acc = _linear(store.indices[-1], loop_vars)
     first = [_linear(t.indices[-1], loop_vars) for t in (value.b.a, value.b.b)]
@@ -105,7 +109,7 @@ def _pointwise_call(loop):
         acc[1] = a[1] = 1
     if any(len(t.indices) != 1 for t in (store, act, wgt)) or None in (acc, a, w) or \
             acc[:3] != [acc[0], 1, 0] or a[:3] != [0, 1, a[2]] or w[:3] != [1, 0, 4]:
-        raise CodegenError(where + "unexpected indices acc %s, input %s, weights %s"
+        raise NotPointwise(where + "unexpected indices acc %s, input %s, weights %s"
                            % (acc, a, w))
 
     def address(buffer, base):
@@ -122,7 +126,14 @@ def _rewrite(stmt):
     """stmt with every annotated loop replaced; None when nothing changed."""
     if isinstance(stmt, tirx.For):
         if ANNOTATION in stmt.annotations:
-            return _pointwise_call(stmt)
+            try:
+                return _pointwise_call(stmt)
+            except NotPointwise:
+                # e.g. a 1x1 convolution with zero padding (a bounds test in
+                # the body): the loop nest stays, correct but not fast
+                rest = {k: v for k, v in stmt.annotations.items() if k != ANNOTATION}
+                return tirx.For(stmt.loop_var, stmt.min, stmt.extent, stmt.kind, stmt.body,
+                                stmt.thread_binding, rest, stmt.step)
         body = _rewrite(stmt.body)
         if body is None:
             return None

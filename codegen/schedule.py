@@ -69,7 +69,7 @@ CHANNEL_BLOCKS = ((3, 8), (2, 12), (2, 8), (2, 4))
 CHUNK_BYTES = 2048
 # Rule 3e (LLVM-MVE): a 1x1 convolution with constant weights runs the
 # hand-written micro-kernel on 4 output channels x a row chunk of at most
-# UKERNEL_CHUNK_BYTES of partial sums; lower.microkernels puts the call in.
+# UKERNEL_CHUNK_BYTES of partial sums; microkernels.lower_calls puts the call in.
 UKERNEL_CHANNELS = 4
 UKERNEL_CHUNK_BYTES = 4096
 UKERNEL_ANNOTATION = "codegen_ukernel"

@@ -85,3 +85,20 @@ def test_rules_run_on_qemu_and_match_paddle(built):
     assert result["ok"], result
     assert result["device_max_abs_diff_paddle"] <= 1e-4 and result["device_argmax_equal_paddle"]
     assert np.all(np.array(result["device_instructions"]) > 0)
+
+
+def test_padded_pointwise_convolution_keeps_its_loops_and_matches_paddle(tmp_path):
+    """A 1x1 convolution with zero padding has a bounds test in its reduction:
+    rule 3e shapes it, the micro-kernel cannot take it, the loops stay."""
+    import paddle
+    from codegen import check, compiler
+    paddle.seed(5)
+    net = paddle.nn.Sequential(paddle.nn.Conv2D(8, 8, 1, padding=1), paddle.nn.ReLU())
+    model_dir = export(net, [1, 8, 4, 12], tmp_path / "model")
+    files, _ = compiler.build(model_dir, None, backend="llvm-mve")
+    compiler.write_outputs(str(tmp_path / "gen"), files)
+    symbols = subprocess.run(["arm-none-eabi-nm", str(tmp_path / "gen" / "kernels.o")],
+                             capture_output=True, text=True, check=True).stdout
+    assert "codegen_pointwise_f32x4" not in symbols
+    result = check.check(model_dir, str(tmp_path / "gen"), n=2, device="qemu")
+    assert result["ok"] and result["device_max_abs_diff_paddle"] <= 1e-4, result
