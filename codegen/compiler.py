@@ -100,7 +100,7 @@ def _pack_constants(g, packed):
 
 
 def build(model_dir, input_shape, backend="c", schedule="best",
-          toolchain_prefix="arm-none-eabi-"):
+          toolchain_prefix=microkernels.PREFIX):
     """-> (files {name: bytes}, report dict). The dict is report.json's content plus
     ``timing_seconds`` (wall clock, never written to a file). Raises CodegenError
     for user errors."""

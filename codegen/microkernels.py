@@ -2,16 +2,18 @@
 
 TVM's LLVM backend does well on most loops but not on the one that matters
 most: the reduction of a 1x1 convolution (79% of the recognizer's
-instructions). ``ukernels/pointwise_mve.S`` does 28 MACs in 11 instructions
-there (LDM of 7 inputs, one vldrw of 4 packed weights, 7 vfma, a low-overhead
-loop); LLVM's best was 24 MACs in 13.
+instructions). ``ukernels/pointwise_mve.S`` does 112 MACs in 41 instructions
+there (per step an LDM of 7 inputs, one vldrw of 4 packed weights, 7 vfma;
+4 steps per low-overhead loop iteration); LLVM's best was 24 MACs in 13.
 
 The schedule (schedule._pointwise_apply) shapes a 1x1 convolution so that each
 producer instance computes 4 output channels x a row chunk and annotates its
 channel loop. After the buffers are flattened, ``lower_calls`` replaces every
 annotated loop nest
 
-    for o in 4: for x in n: for k in K:  acc[..] = acc[..] + A[..] * W[..]
+    for o in 4: for x in n: for k in K:
+        if k == 0: acc[..] = 0
+        acc[..] = acc[..] + A[..] * W[..]
 
 with ``codegen_pointwise_f32x4(&acc, &A, &W, K, n, A's channel stride,
 acc's channel stride)`` after checking that every index is the affine
@@ -170,29 +172,31 @@ def used(funcs_source):
     return sorted(sym for sym in SYMBOLS.values() if sym in funcs_source)
 
 
+def _compile(tmp, prefix):
+    """The micro-kernel sources -> object files in tmp (a list of paths)."""
+    objects = []
+    for name in SOURCES:
+        obj = os.path.join(tmp, name + ".o")
+        flags = CFLAGS if name.endswith(".c") else CFLAGS[:3] + ["-x", "assembler-with-cpp"]
+        # relative source names: the object records them (.file), and
+        # kernels.o must not depend on where the checkout lives
+        _run([prefix + "gcc"] + flags + ["-c", name, "-o", obj], cwd=SOURCE_DIR)
+        objects.append(obj)
+    return objects
+
+
 def build_object(path, prefix=PREFIX):
     """Assemble/compile the micro-kernels into one relocatable object at path
     with the GNU Arm toolchain of that prefix (arm-none-eabi-gcc, -ld)."""
-    cc, ld = prefix + "gcc", prefix + "ld"
     with tempfile.TemporaryDirectory() as tmp:
-        objects = []
-        for name in SOURCES:
-            obj = os.path.join(tmp, name + ".o")
-            flags = CFLAGS if name.endswith(".c") else CFLAGS[:3] + ["-x", "assembler-with-cpp"]
-            # relative source names: the object records them (.file), and
-            # kernels.o must not depend on where the checkout lives
-            _run([cc] + flags + ["-c", name, "-o", obj], cwd=SOURCE_DIR)
-            objects.append(obj)
-        _run([ld, "-r", "-o", path] + objects)
+        _run([prefix + "ld", "-r", "-o", path] + _compile(tmp, prefix))
 
 
 def link_into(kernels_o, prefix=PREFIX):
-    """kernels_o <- kernels_o + the micro-kernels (ld -r), in place."""
+    """kernels_o <- kernels_o + the micro-kernels (one ld -r), in place."""
     with tempfile.TemporaryDirectory() as tmp:
-        micro = os.path.join(tmp, "ukernels.o")
-        build_object(micro, prefix)
         merged = os.path.join(tmp, "kernels.o")
-        _run([prefix + "ld", "-r", "-o", merged, kernels_o, micro])
+        _run([prefix + "ld", "-r", "-o", merged, kernels_o] + _compile(tmp, prefix))
         with open(merged, "rb") as src, open(kernels_o, "wb") as dst:
             dst.write(src.read())
 
