@@ -62,6 +62,8 @@ def test_two_process_launcher_with_distillation(tmp_path):
     assert rc == 0, output
     log = open(os.path.join(out, "train.log")).read()
     assert "2 process(es)" in log and "step 2/2" in log
+    # model/fastops.py's kernels under DataParallel (their gradients reach the reducer)
+    assert '"depthwise": 13, "hard_swish": 27} kernels' in log
     assert os.path.isfile(os.path.join(out, "launch", "workerlog.1"))
     st = json.load(open(os.path.join(out, "metrics.json")))
     assert st["processes"] == 2 and st["samples"] == 2 * 2 * 8
