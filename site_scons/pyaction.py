@@ -67,10 +67,18 @@ def module_action(module, argv_fn, comstr, keep_on_failure=False):
     return SCons.Action.Action(execute, strfunction=show, varlist=["PYTHON"])
 
 
+SOURCE_PATTERNS = ("*.py", "*/*.py", "*/*.c", "*/*.h", "*/*.S")
+
+
 def package_sources(env, package):
-    """The package's own .py files, as dependencies of every target it makes."""
-    return sorted(env.Glob("#%s/*.py" % package) + env.Glob("#%s/*/*.py" % package),
-                  key=str)
+    """The package's own source files (its .py files, and the C/assembly it
+    compiles at run time: model/csrc, codegen/ukernels), as dependencies of
+    every target it makes."""
+    found = {}
+    for pattern in SOURCE_PATTERNS:
+        for node in env.Glob("#%s/%s" % (package, pattern)):
+            found[str(node)] = node
+    return [found[k] for k in sorted(found)]
 
 
 def dist_version(name):

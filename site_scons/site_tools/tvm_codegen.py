@@ -50,9 +50,8 @@ def _emitter(target, source, env):
     out_dir = os.path.dirname(target[0].abspath)
     targets = [env.File(os.path.join(out_dir, name)) for name in OUTPUTS[opts["backend"]]]
     versions = {name: pyaction.dist_version(name) for name in VERSIONED}
-    extra = pyaction.package_sources(env, "codegen") + \
-        sorted(env.Glob("#codegen/ukernels/*"), key=str) + [
-            env.Value(sorted(opts.items())), env.Value(sorted(versions.items()))]
+    extra = pyaction.package_sources(env, "codegen") + [   # incl. codegen/ukernels/*.S|.c
+        env.Value(sorted(opts.items())), env.Value(sorted(versions.items()))]
     return targets, list(source) + extra
 
 

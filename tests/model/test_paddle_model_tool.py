@@ -50,3 +50,11 @@ def test_graph_builds_then_rebuilds_only_what_changed(tmp_path):
     # checkpoint's bytes changed (content decider), data and ppocrv4 never.
     acts = scons(tree, ".", "steps=3")
     assert "TRAIN" in acts and "RENDER" not in acts and "IMPORT" not in acts
+    # The C kernels model.train compiles at run time are part of its signature.
+    proc = subprocess.run([sys.executable, "-m", "SCons", "-Q", "-n", "--tree=prune", "steps=3",
+                           "build/train/smoke/metrics.json"], cwd=tree, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for dep in ("model/train.py", "model/fastops.py", "model/csrc/depthwise.c",
+                "model/csrc/hardswish.c"):
+        assert dep in proc.stdout, proc.stdout
