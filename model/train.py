@@ -5,7 +5,9 @@
         [--val LABELS] [--test LABELS] [--nproc 2] [--set Global.image_shape=[3,32,320]]
 
 Why it is built like this (2-core CPU machines, sessions that end):
-* one OpenMP thread per process (measured faster than two) and, with
+* one OpenMP thread per process (measured faster than two), MKL's AVX2 path
+  on AMD CPUs (model/cpu.py), C kernels for the layers Paddle's CPU kernels
+  are slow at (model/fastops.py) and, with
   ``--nproc 2``, two data-parallel processes through
   ``paddle.distributed.launch`` (the same launcher scales to several machines:
   pass ``--launch-args "--nnodes 2 --master IP:PORT"``);
@@ -23,7 +25,9 @@ validation word accuracy), train.log, history.json, curves.png, metrics.json.
 """
 import os
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # before paddle/numpy spin up pools
+from . import cpu
+
+cpu.tune_for_training()  # before paddle/numpy load MKL and spin up thread pools
 
 import argparse
 import json
@@ -44,11 +48,12 @@ PROFILES = {
                   distill_until=0.0, save_every_s=60, eval_every_steps=15,
                   eval_subset=48, final_eval_limit=200, log_every=5, seed=1),
     # The shipped model.  ``batch`` is per process; with --nproc 2 a step is 32 samples.
-    # At ~15 samples/s (2 processes, model/fastops.py) 400 steps are ~15 minutes
-    # between validations.  16,000 steps (512,000 samples, ~10 h on 2 cores): the
-    # cosine schedule was first 30,000 steps; at step 4,300 (val word acc 0.73,
-    # still at the peak learning rate, ~22 h to go) the shipped run was shortened
-    # to reach a decayed, usable model within a few sessions.
+    # At ~28 samples/s (2 processes on the 2-core AMD machines, with model/cpu.py
+    # and model/fastops.py; 10 without) 400 steps are ~8 minutes between
+    # validations.  16,000 steps = 512,000 samples, ~5 h.  The cosine schedule
+    # was first 30,000 steps; at step 4,300 (val word acc 0.73, still at the peak
+    # learning rate, ~22 h to go at the speed of then) the shipped run was
+    # shortened to reach a decayed, usable model within a few sessions.
     # No distillation by default: in the first full run (48x320, KL weight 1 from
     # ch_PP-OCRv4) the KL term was larger than the CTC loss and the student read
     # less after 25,600 samples (char acc 0.048) than a run without it after 7,000
@@ -431,9 +436,10 @@ class Trainer:
             self.try_resume()
         self.log.info("profile %s: %s", self.args.profile, json.dumps(p, sort_keys=True))
         self.log.info("config %s (hash %s), input %s, %d classes, %d process(es), %d OMP thread(s), "
-                      "%s kernels", self.args.config, self.cfg.hash, self.cfg.image_shape,
-                      self.cfg.charset.num_classes, self.world,
-                      int(os.environ.get("OMP_NUM_THREADS", "0")), self.kernels)
+                      "MKL_DEBUG_CPU_TYPE=%s, %s kernels", self.args.config, self.cfg.hash,
+                      self.cfg.image_shape, self.cfg.charset.num_classes, self.world,
+                      int(os.environ.get("OMP_NUM_THREADS", "0")),
+                      os.environ.get("MKL_DEBUG_CPU_TYPE", "unset"), self.kernels)
         self.net.train()
         t_save = time.time()
         t_window, s_window = time.time(), self.step
