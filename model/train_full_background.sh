@@ -3,16 +3,17 @@
 #
 #   model/train_full_background.sh            # from the repository root
 #
-# State, log and final outputs go to $TRAIN_STATE (default /work/train-state/full),
+# State, log and final outputs go to $TRAIN_STATE (default /work/train-state/full32),
 # which survives a re-laid work tree; the val/test splits it evaluates on are
 # rendered there once (deterministic, identical to build/data/{val,test}).
 # Two data-parallel processes, one OpenMP thread each, under nice so the rest
 # of the machine stays responsive.  Safe to run again after a kill: --resume
-# continues from the newest saved state.
+# continues from the newest saved state, or from the committed checkpoint
+# (model/checkpoints/en_PP-OCRv3_rec, weights and step) on a fresh machine.
 set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-STATE=${TRAIN_STATE:-/work/train-state/full}
+STATE=${TRAIN_STATE:-/work/train-state/full32}
 DATA=$(dirname "$STATE")/data
 CFG=model/configs/en_PP-OCRv3_rec.yml
 mkdir -p "$STATE"
@@ -20,6 +21,7 @@ for split in val test; do
     [ -f "$DATA/$split/label.txt" ] || nice -n 10 $PY -m model.splits --config $CFG --split $split --out "$DATA/$split"
 done
 nohup nice -n 10 $PY -m model.train --config $CFG --profile full --out "$STATE" --nproc 2 --resume \
+    --resume-from model/checkpoints/en_PP-OCRv3_rec \
     --val "$DATA/val/label.txt" --test "$DATA/test/label.txt" >> "$STATE/nohup.log" 2>&1 &
 echo $! > "$STATE/train.pid"
 echo "training in the background: pid $(cat "$STATE/train.pid"), log $STATE/train.log"
