@@ -103,6 +103,8 @@ def _pylayers():
             lib.depthwise_forward(x.data_ptr(), weight.data_ptr(), y.data_ptr(), *g)
             ctx.save_for_backward(x, weight)
             ctx.geometry = g
+            # Paddle wants None for an input that does not need a gradient
+            ctx.wanted = (not x.stop_gradient, not weight.stop_gradient)
             return y
 
         @staticmethod
@@ -110,10 +112,13 @@ def _pylayers():
             lib = load()
             x, weight = ctx.saved_tensor()
             g, gy = ctx.geometry, _dense(grad_y)
-            gx = paddle.empty(x.shape, "float32")
-            gw = paddle.empty(weight.shape, "float32")
-            lib.depthwise_grad_input(gy.data_ptr(), weight.data_ptr(), gx.data_ptr(), *g)
-            lib.depthwise_grad_weight(gy.data_ptr(), x.data_ptr(), gw.data_ptr(), *g)
+            gx = gw = None
+            if ctx.wanted[0]:
+                gx = paddle.empty(x.shape, "float32")
+                lib.depthwise_grad_input(gy.data_ptr(), weight.data_ptr(), gx.data_ptr(), *g)
+            if ctx.wanted[1]:
+                gw = paddle.empty(weight.shape, "float32")
+                lib.depthwise_grad_weight(gy.data_ptr(), x.data_ptr(), gw.data_ptr(), *g)
             return gx, gw
 
     class HardSwish(PyLayer):

@@ -57,6 +57,22 @@ def test_depthwise_takes_a_non_contiguous_input():
     assert _rel(stock(x).numpy(), fast(x).numpy()) < 1e-6
 
 
+def test_frozen_weights_and_constant_inputs():
+    """Paddle's PyLayer contract: no gradient for what does not need one
+    (a frozen layer when fine-tuning, an input that is data)."""
+    c = 4
+    stock, fast = _twins(lambda: paddle.nn.Conv2D(c, c, 3, padding=1, groups=c))
+    fastops.use_fast_kernels(fast)
+    x = paddle.randn([2, c, 5, 6])  # stop_gradient: a constant input
+    for layer in (stock, fast):
+        layer(x).sum().backward()
+    assert _rel(stock.weight.grad.numpy(), fast.weight.grad.numpy()) < 1e-5
+    fast.weight.stop_gradient = True
+    x.stop_gradient = False
+    (fast(x) * 2).sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape
+
+
 def test_layers_it_must_leave_alone():
     grouped = paddle.nn.Conv2D(8, 8, 3, groups=2)           # grouped, not depthwise
     dilated = paddle.nn.Conv2D(4, 4, 3, groups=4, dilation=2)
