@@ -6,7 +6,8 @@
 Word accuracy (exact match) and character accuracy (1 - normalised edit
 distance, PaddleOCR's definition, model/metrics.py) over every image of a
 PaddleOCR label file, read through host.predict's Paddle inference path, plus
-the worst-read examples.  This is how a committed checkpoint's metrics.json is
+the worst-read examples and how many misreads are of each kind
+(model.metrics.misread_kind: case, spacing, repeated letters, look-alikes...).  This is how a committed checkpoint's metrics.json is
 reproduced independently of the training process: ``--expect`` reads the
 split's numbers from a metrics.json (model.publish / model.train write them),
 scores the same number of images, checks the label file is the one recorded
@@ -34,9 +35,16 @@ def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
             progress("%d/%d" % (i + 1, len(entries)))
     result = metrics.score([r["text"] for r in rows], [r["label"] for r in rows])
     result.update(model=model_dir, labels=labels_path, name=rec.meta.get("name"),
+                  misreads=metrics.misread_kinds([r["text"] for r in rows], [r["label"] for r in rows]),
                   worst=sorted((r for r in rows if r["text"] != r["label"]),
                                key=lambda r: (-r["ned"], r["score"]))[:worst])
     return result
+
+
+def format_misreads(counts):
+    """"repeat 12, case 3, ..." (largest first), or "none"."""
+    parts = ["%s %d" % (kind, n) for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
+    return ", ".join(parts) or "none"
 
 
 def label_crc32(path):
@@ -101,6 +109,7 @@ def main(argv=None):
         return 2
     print("%s on %s: word accuracy %.4f, character accuracy %.4f (%d images)"
           % (r["name"] or a.model, a.labels, r["word_acc"], r["char_acc"], r["count"]))
+    print("  misreads: %s" % format_misreads(r["misreads"]))
     for w in r["worst"][:10]:
         print("  %r read as %r (score %.3f)  %s" % (w["label"], w["text"], w["score"], w["path"]))
     if a.json:

@@ -32,3 +32,54 @@ def score(preds, labels):
     correct = sum(p == l for p, l in zip(preds, labels))
     ned = sum(norm_edit_distance(p, l) for p, l in zip(preds, labels))
     return {"word_acc": correct / n, "char_acc": 1.0 - ned / n, "count": n}
+
+
+# Glyphs that many fonts draw (nearly) alike; a misread that only swaps
+# characters within one group is a "look-alike" error rather than a failure
+# to read.  Case pairs are their own kind ("case") and are not listed here.
+LOOK_ALIKES = ("lI1|!i", "O0oQD", ".,", "S5", "Z2", "B8", "G6", "'`", ":;", "-_")
+
+# The kinds of misread, in the order they are tested (the first that fits wins).
+MISREAD_KINDS = ("case", "spacing", "repeat", "look-alike", "one edit", "other")
+
+
+def _collapse_runs(text):
+    return "".join(c for i, c in enumerate(text) if i == 0 or c != text[i - 1])
+
+
+def _alike(a, b):
+    return any(a in group and b in group for group in LOOK_ALIKES)
+
+
+def misread_kind(pred, label):
+    """Which kind of error reading ``label`` as ``pred`` is (None when equal).
+
+    "case": only letter case differs; "spacing": only spaces differ;
+    "repeat": only the length of runs of one character differs ("Noreen" read
+    as "Noren": CTC needs a blank frame between two equal letters, and a
+    narrow image gives too few frames); "look-alike": same length, every
+    differing pair in one LOOK_ALIKES group; "one edit": edit distance 1;
+    "other": anything else."""
+    if pred == label:
+        return None
+    if pred.lower() == label.lower():
+        return "case"
+    if pred.replace(" ", "") == label.replace(" ", ""):
+        return "spacing"
+    if _collapse_runs(pred) == _collapse_runs(label):
+        return "repeat"
+    if len(pred) == len(label) and all(p == l or _alike(p, l) for p, l in zip(pred, label)):
+        return "look-alike"
+    if edit_distance(pred, label) == 1:
+        return "one edit"
+    return "other"
+
+
+def misread_kinds(preds, labels):
+    """{kind: count} over the misread samples, every kind of MISREAD_KINDS present."""
+    counts = dict.fromkeys(MISREAD_KINDS, 0)
+    for p, l in zip(preds, labels):
+        kind = misread_kind(p, l)
+        if kind:
+            counts[kind] += 1
+    return counts

@@ -42,7 +42,7 @@ def main(argv=None):
     from .config import RecConfig
     from .dataset import split_digest
     from .export import export_checkpoint, sha256
-    from host.evaluate import evaluate
+    from host.evaluate import evaluate, format_misreads
     from host.predict import PredictError
 
     src = checkpoint.find_dir(a.state)
@@ -72,9 +72,10 @@ def main(argv=None):
             metrics[split] = {"word_acc": r["word_acc"], "char_acc": r["char_acc"],
                               "count": r["count"], "labels": labels,
                               "labels_crc32": split_digest(labels),
+                              "misreads": r["misreads"],
                               "worst": [[w["label"], w["text"]] for w in r["worst"]]}
-            print("%s: word acc %.4f, char acc %.4f (%d images)"
-                  % (split, r["word_acc"], r["char_acc"], r["count"]))
+            print("%s: word acc %.4f, char acc %.4f (%d images); misreads: %s"
+                  % (split, r["word_acc"], r["char_acc"], r["count"], format_misreads(r["misreads"])))
         stage = a.out.rstrip("/") + ".tmp"
         shutil.rmtree(stage, ignore_errors=True)
         os.makedirs(stage)

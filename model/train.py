@@ -482,9 +482,13 @@ class Trainer:
         m, pairs = self.quick_eval()
         rec = {"step": self.step, "samples": self.samples(), **m}
         self.history["val"].append(rec)
+        from .metrics import misread_kinds
         wrong = [(p, l) for p, l in pairs if p != l][:5]
-        self.log.info("VAL step %d samples %d: word acc %.4f, char acc %.4f on %d images; e.g. %s",
+        kinds = misread_kinds(*zip(*pairs)) if pairs else {}
+        self.log.info("VAL step %d samples %d: word acc %.4f, char acc %.4f on %d images; "
+                      "misreads %s; e.g. %s",
                       self.step, self.samples(), m["word_acc"], m["char_acc"], m["count"],
+                      ", ".join("%s %d" % kv for kv in kinds.items() if kv[1]) or "none",
                       "; ".join("%r->%r" % (l, p) for p, l in wrong))
         if (m["word_acc"], m["char_acc"]) > (self.best["word_acc"], self.best.get("char_acc", -1.0)):
             self.best = {"word_acc": m["word_acc"], "char_acc": m["char_acc"], "step": self.step,
@@ -517,6 +521,7 @@ class Trainer:
             m = metrics.score(preds, list(labels))
             m["labels"] = os.path.relpath(path)
             m["labels_crc32"] = split_digest(path)
+            m["misreads"] = metrics.misread_kinds(preds, labels)
             m["worst"] = sorted(([l, p, round(metrics.norm_edit_distance(p, l), 3)]
                                  for p, l in zip(preds, labels) if p != l),
                                 key=lambda r: -r[2])[:10]

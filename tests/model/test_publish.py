@@ -21,6 +21,9 @@ def test_publish_snapshot(tmp_path, untrained_checkpoint, clean_words):  # noqa:
                                        "model.states"]
     m = json.load(open(out / "metrics.json"))
     assert m["checkpoint_step"] == 7 and m["finished"] is False and m["test"]["count"] == 4
+    for split in ("val", "test"):
+        r = m[split]
+        assert sum(r["misreads"].values()) == round(r["count"] * (1 - r["word_acc"]))
     assert open(out / "config.sha").read().strip() == m["config_hash"]
     # the config itself travels with the weights: the graph exports them with it
     from model.config import RecConfig

@@ -21,7 +21,7 @@ def test_smoke_run_writes_every_output_and_resumes(tmp_path, clean_words):  # no
                             "--steps", "4", "--resume", "--val", clean_words, "--test", clean_words)
     assert rc == 0, output
     log = open(os.path.join(out, "train.log")).read()
-    assert "at step 3" in log and "step 4/4" in log
+    assert "at step 3" in log and "step 4/4" in log and "misreads " in log
     for name in ("model.pdparams", "model.pdopt", "model.states", "history.json", "curves.png"):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     m = json.load(open(os.path.join(out, "metrics.json")))
@@ -29,6 +29,7 @@ def test_smoke_run_writes_every_output_and_resumes(tmp_path, clean_words):  # no
     for split in ("val", "test"):
         assert m[split]["count"] == 24
         assert 0.0 <= m[split]["word_acc"] <= m[split]["char_acc"] <= 1.0 or m[split]["word_acc"] == 0.0
+        assert sum(m[split]["misreads"].values()) == round(24 * (1 - m[split]["word_acc"]))
 
 
 def test_resume_refuses_state_of_another_config(tmp_path):
