@@ -117,13 +117,16 @@ class RecConfig:
         CTCLabelDecode = ppocr_path.rec_postprocess().CTCLabelDecode
         return CTCLabelDecode(self.dict_path, self.use_space_char)
 
-    def build_optimizer(self, model, total_steps, warmup_steps=None):
+    def build_optimizer(self, model, total_steps, warmup_steps=None, lr_scale=1.0):
         """Adam + cosine LR with linear warmup, through ppocr's build_optimizer.
         PaddleOCR counts in epochs; with on-the-fly data we set one 'epoch' to
-        one step so the schedule is exact in steps."""
+        one step so the schedule is exact in steps.  ``lr_scale`` multiplies
+        the config's peak learning rate (a training-phase setting, like the
+        step count; the config and its hash stay as they are)."""
         ppocr_path.ensure()
         from ppocr.optimizer import build_optimizer
         opt_cfg = copy.deepcopy(self.raw["Optimizer"])
         if warmup_steps is not None:
             opt_cfg["lr"]["warmup_epoch"] = warmup_steps
+        opt_cfg["lr"]["learning_rate"] = float(opt_cfg["lr"]["learning_rate"]) * lr_scale
         return build_optimizer(opt_cfg, epochs=total_steps, step_each_epoch=1, model=model)

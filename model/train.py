@@ -61,6 +61,17 @@ PROFILES = {
     "full": dict(batch=16, steps=16000, warmup=300, curriculum_samples=150000, distill=0.0,
                  distill_until=0.5, save_every_s=300, eval_every_steps=400,
                  eval_subset=500, final_eval_limit=None, log_every=50, seed=1),
+    # A second phase from trained weights (--init, or --resume of a finetune
+    # run), e.g. the same network at another input shape: no curriculum (the
+    # weights already read), the full augmentation from the first sample, a
+    # new sample stream (seed 2, not the images the first phase saw) and half
+    # the config's peak learning rate after a short warmup.  The shipped
+    # 3x48x320 checkpoint is the 3x32x320 full run's best weights fine-tuned
+    # with it (model/README.md).
+    "finetune": dict(batch=16, steps=8000, warmup=200, curriculum_samples=0, distill=0.0,
+                     distill_until=0.0, save_every_s=300, eval_every_steps=400,
+                     eval_subset=500, final_eval_limit=None, log_every=50, seed=2,
+                     lr_scale=0.5, needs_init=True),
 }
 LATEST, BEST = "latest", "best"
 OUTPUT_FILES = ("model.pdparams", "model.pdopt", "model.states", "train.log",
@@ -247,6 +258,9 @@ class Trainer:
         if args.distill is not None:
             self.profile["distill"] = args.distill
         p = self.profile
+        if p.get("needs_init") and not (args.init or args.resume):
+            raise ModelError("profile %s continues trained weights: give --init PDPARAMS "
+                             "(or --resume a %s run)" % (args.profile, args.profile))
         paddle.set_device("cpu")
         self.world = int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
         if self.world > 1:
@@ -271,7 +285,8 @@ class Trainer:
                 self.kernels = "stock (fast kernels unavailable: %s)" % exc
         self.loss_fn = self.cfg.build_loss()
         self.decoder = self.cfg.build_decoder()
-        self.opt, self.lr = self.cfg.build_optimizer(self.net, p["steps"], p["warmup"])
+        self.opt, self.lr = self.cfg.build_optimizer(self.net, p["steps"], p["warmup"],
+                                                     p.get("lr_scale", 1.0))
         self.model = paddle.DataParallel(self.net) if self.world > 1 else self.net
         self.data = RenderedLines(self.cfg.charset, self.cfg.image_shape, "train", p["seed"],
                                   max_len=self.cfg.max_text_length,
@@ -318,11 +333,19 @@ class Trainer:
         from . import checkpoint
         found = []
         candidates = [(os.path.join(d, LATEST), d) for d in self.state_dirs]
-        candidates += [(os.path.abspath(d), os.path.abspath(d)) for d in self.args.resume_from]
-        for path, d in candidates:
+        extra = [(os.path.abspath(d), os.path.abspath(d)) for d in self.args.resume_from]
+        for path, d in candidates + extra:
             c = checkpoint.find_dir(path)
             if c:
                 st = checkpoint.read_states(checkpoint.files(c)["states"])
+                if (path, d) in extra and (st.get("config_hash"), st.get("profile")) != \
+                        (self.cfg.hash, self.args.profile):
+                    # A read-only fallback (e.g. the committed checkpoint) of another
+                    # config or training phase is not this run's state: skip it.
+                    self.log.info("not resuming from %s: profile %s, config hash %s (this run: "
+                                  "%s, %s)", c, st.get("profile"), st.get("config_hash"),
+                                  self.args.profile, self.cfg.hash)
+                    continue
                 found.append((st.get("step", -1), c, d, st))
         if not found:
             self.log.info("no saved state found: starting from step 0")
@@ -434,6 +457,11 @@ class Trainer:
         p = self.profile
         if self.args.resume:
             self.try_resume()
+        if self.step == 0 and p.get("needs_init"):
+            if not self.args.init:
+                raise ModelError("profile %s continues trained weights: no saved %s state found, "
+                                 "give --init PDPARAMS" % (self.args.profile, self.args.profile))
+            self.log.info("weights from %s", self.args.init)
         self.log.info("profile %s: %s", self.args.profile, json.dumps(p, sort_keys=True))
         self.log.info("config %s (hash %s), input %s, %d classes, %d process(es), %d OMP thread(s), "
                       "MKL_DEBUG_CPU_TYPE=%s, %s kernels", self.args.config, self.cfg.hash,

@@ -20,7 +20,7 @@ def test_shipped_config_builds_the_pp_ocrv3_ctc_recognizer(cfg):  # noqa: F811
     arch = cfg.raw["Architecture"]
     assert arch["Backbone"]["name"] == "MobileNetV1Enhance" and arch["Backbone"]["scale"] == 0.5
     assert arch["Neck"]["encoder_type"] == "svtr" and arch["Neck"]["use_guide"] is False
-    assert cfg.image_shape == [3, 32, 320] and cfg.charset.num_classes == 97
+    assert cfg.image_shape == [3, 48, 320] and cfg.charset.num_classes == 97
     net = cfg.build_model()
     net.eval()
     for h in (48, 32):

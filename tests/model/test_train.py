@@ -38,13 +38,13 @@ def test_resume_refuses_state_of_another_config(tmp_path):
                             "--steps", "1")
     assert rc == 0, output
     rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
-                            "--steps", "2", "--resume", "--set", "Global.image_shape=[3,48,320]")
+                            "--steps", "2", "--resume", "--set", "Global.image_shape=[3,32,320]")
     assert rc == 2 and "another config" in output
     assert not os.path.exists(os.path.join(out, "metrics.json"))
     # What the SCons graph asks for (an edited config retrains): the old state is
     # moved aside, kept, and this config trains from step 0.
     rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
-                            "--steps", "2", "--resume", "--set", "Global.image_shape=[3,48,320]",
+                            "--steps", "2", "--resume", "--set", "Global.image_shape=[3,32,320]",
                             "--on-config-change", "restart")
     assert rc == 0, output
     log = open(os.path.join(out, "train.log")).read()
@@ -52,7 +52,7 @@ def test_resume_refuses_state_of_another_config(tmp_path):
     aside = [d for d in os.listdir(out) if d.startswith("state.")]
     assert len(aside) == 1 and os.path.isfile(os.path.join(out, aside[0], "latest", "model.pdparams"))
     m = json.load(open(os.path.join(out, "metrics.json")))
-    assert m["steps"] == 2 and m["image_shape"] == [3, 48, 320] and aside[0] != "state." + m["config_hash"]
+    assert m["steps"] == 2 and m["image_shape"] == [3, 32, 320] and aside[0] != "state." + m["config_hash"]
 
 
 def test_two_process_launcher_with_distillation(tmp_path):
@@ -86,3 +86,52 @@ def test_resume_from_a_published_checkpoint_without_optimizer(tmp_path):
     assert rc == 0, output
     log = open(os.path.join(out2, "train.log")).read()
     assert "at step 1" in log and "Adam moments start from zero" in log and "step 2/2" in log
+
+
+def test_finetune_needs_trained_weights(tmp_path):
+    out = str(tmp_path / "run")
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "finetune", "--out", out)
+    assert rc == 2 and len(error_lines(output)) == 1 and "--init" in output
+    assert not os.path.exists(os.path.join(out, "state"))
+    # --resume with nothing to resume is no licence to start from random weights.
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "finetune", "--out", out,
+                            "--resume")
+    assert rc == 2 and len(error_lines(output)) == 1 and "--init" in output
+    assert not os.path.exists(os.path.join(out, "state"))
+
+
+def test_lr_scale_scales_the_whole_schedule():
+    from model.config import RecConfig
+    cfg = RecConfig(CONFIG)
+    net = cfg.build_model()
+    lrs = []
+    for scale in (1.0, 0.5):
+        _, lr = cfg.build_optimizer(net, 100, 10, scale)
+        seq = []
+        for _ in range(60):
+            seq.append(lr.get_lr() if hasattr(lr, "get_lr") else lr())
+            lr.step()
+        lrs.append(seq)
+    assert max(lrs[0]) == cfg.raw["Optimizer"]["lr"]["learning_rate"]
+    for full, half in zip(*lrs):
+        assert abs(half - 0.5 * full) <= 1e-12
+
+
+def test_resume_from_skips_a_checkpoint_of_another_config(tmp_path):
+    import shutil
+    out = str(tmp_path / "run")
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out,
+                            "--steps", "1")
+    assert rc == 0, output
+    pub = tmp_path / "published"
+    pub.mkdir()
+    for name in ("model.pdparams", "model.states"):
+        shutil.copyfile(os.path.join(out, "state", "latest", name), pub / name)
+    # The committed checkpoint is a fallback for its own config and phase only.
+    out2 = str(tmp_path / "other")
+    rc, output = run_module("model.train", "--config", CONFIG, "--profile", "smoke", "--out", out2,
+                            "--steps", "1", "--resume", "--resume-from", pub,
+                            "--set", "Global.image_shape=[3,32,320]")
+    assert rc == 0, output
+    log = open(os.path.join(out2, "train.log")).read()
+    assert "not resuming from" in log and "starting from step 0" in log and "step 1/1" in log
