@@ -20,10 +20,10 @@ import sys
 import zlib
 
 from host.predict import PredictError, Recognizer, read_labels, write_json
+from model import metrics
 
 
 def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
-    from model import metrics
     entries = read_labels(labels_path)[:limit]
     rec = Recognizer(model_dir)
     rows = []
@@ -39,12 +39,6 @@ def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
                   worst=sorted((r for r in rows if r["text"] != r["label"]),
                                key=lambda r: (-r["ned"], r["score"]))[:worst])
     return result
-
-
-def format_misreads(counts):
-    """"repeat 12, case 3, ..." (largest first), or "none"."""
-    parts = ["%s %d" % (kind, n) for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
-    return ", ".join(parts) or "none"
 
 
 def label_crc32(path):
@@ -109,7 +103,7 @@ def main(argv=None):
         return 2
     print("%s on %s: word accuracy %.4f, character accuracy %.4f (%d images)"
           % (r["name"] or a.model, a.labels, r["word_acc"], r["char_acc"], r["count"]))
-    print("  misreads: %s" % format_misreads(r["misreads"]))
+    print("  misreads: %s" % metrics.format_misreads(r["misreads"]))
     for w in r["worst"][:10]:
         print("  %r read as %r (score %.3f)  %s" % (w["label"], w["text"], w["score"], w["path"]))
     if a.json:

@@ -83,3 +83,9 @@ def misread_kinds(preds, labels):
         if kind:
             counts[kind] += 1
     return counts
+
+
+def format_misreads(counts):
+    """"one edit 12, case 3, ..." (most frequent first), or "none"."""
+    parts = ["%s %d" % (kind, n) for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
+    return ", ".join(parts) or "none"

@@ -41,8 +41,9 @@ def main(argv=None):
     from . import checkpoint
     from .config import RecConfig
     from .dataset import split_digest
+    from .metrics import format_misreads
     from .export import export_checkpoint, sha256
-    from host.evaluate import evaluate, format_misreads
+    from host.evaluate import evaluate
     from host.predict import PredictError
 
     src = checkpoint.find_dir(a.state)

@@ -510,13 +510,13 @@ class Trainer:
         m, pairs = self.quick_eval()
         rec = {"step": self.step, "samples": self.samples(), **m}
         self.history["val"].append(rec)
-        from .metrics import misread_kinds
+        from .metrics import format_misreads, misread_kinds
         wrong = [(p, l) for p, l in pairs if p != l][:5]
         kinds = misread_kinds(*zip(*pairs)) if pairs else {}
         self.log.info("VAL step %d samples %d: word acc %.4f, char acc %.4f on %d images; "
                       "misreads %s; e.g. %s",
                       self.step, self.samples(), m["word_acc"], m["char_acc"], m["count"],
-                      ", ".join("%s %d" % kv for kv in kinds.items() if kv[1]) or "none",
+                      format_misreads(kinds),
                       "; ".join("%r->%r" % (l, p) for p, l in wrong))
         if (m["word_acc"], m["char_acc"]) > (self.best["word_acc"], self.best.get("char_acc", -1.0)):
             self.best = {"word_acc": m["word_acc"], "char_acc": m["char_acc"], "step": self.step,
