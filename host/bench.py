@@ -195,6 +195,8 @@ def write_markdown(path, report, chart_name):
         noop_ok = host.get("noop_build_s") is not None and host["noop_build_s"] <= 2.0
         lines.append("")
         lines.append("No-op rebuild target <= 2 s: %s." % mark[noop_ok])
+        for r in host.get("noop_rebuilt") or []:
+            lines.append("- the no-op build rebuilt `%s` because %s" % (r["target"], r["because"]))
     lines += ["", "## Per kernel: %s" % best, "", "![instructions per kernel](%s)" % chart_name, "",
               "| # | kernel | ops | MACs | instructions | instr/MAC | share |",
               "|---:|---|---|---:|---:|---:|---:|"]

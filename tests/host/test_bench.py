@@ -142,6 +142,25 @@ def test_buildcost_parses_the_codegen_time():
     assert buildcost.codegen_seconds("") is None
 
 
+def test_buildcost_says_what_a_noop_build_rebuilt():
+    out = "\n".join([
+        "scons: rebuilding `build/model/user-checkpoint/meta.json' because "
+        "`/tmp/state/latest/model.pdparams' changed",
+        "  EXPORT  build/model/user-checkpoint/meta.json",
+        "scons: building `build/x.o' because it doesn't exist",
+        "cc -o build/x.o -c x.c",
+        "scons: rebuilding `out.txt' because:",
+        "           `a.txt' changed",
+        "           `b.txt' changed",
+        "cat a.txt b.txt > out.txt"])
+    assert buildcost.rebuilt(out) == [
+        {"target": "build/model/user-checkpoint/meta.json",
+         "because": "`/tmp/state/latest/model.pdparams' changed"},
+        {"target": "build/x.o", "because": "it doesn't exist"},
+        {"target": "out.txt", "because": "`a.txt' changed; `b.txt' changed"}]
+    assert buildcost.rebuilt("scons: done building targets.") == []
+
+
 def test_buildcost_times_a_fresh_copy_of_the_tree(tmp_path):
     """A fake SCons that records where and how it was called: the copy has the
     sources, skips build/, and gets cold, no-op and dry runs."""
@@ -166,7 +185,8 @@ def test_buildcost_times_a_fresh_copy_of_the_tree(tmp_path):
     assert len(lines) == 3
     assert all(l.split()[0] != str(root) for l in lines)  # ran in a copy ...
     assert not os.path.exists(lines[0].split()[0])        # ... which is gone afterwards
-    assert "--debug=time" in lines[0] and "-n" in lines[2].split()
+    assert "--debug=time" in lines[0] and "--debug=explain" in lines[1] and "-n" in lines[2].split()
+    assert result["noop_rebuilt"] == []
     assert all("cache_dir= model=ppocrv4" in l for l in lines)
 
 
