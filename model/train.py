@@ -48,9 +48,10 @@ PROFILES = {
                   distill_until=0.0, save_every_s=60, eval_every_steps=15,
                   eval_subset=48, final_eval_limit=200, log_every=5, seed=1),
     # The shipped model.  ``batch`` is per process; with --nproc 2 a step is 32 samples.
-    # At ~28 samples/s (2 processes on the 2-core AMD machines, with model/cpu.py
-    # and model/fastops.py; 10 without) 400 steps are ~8 minutes between
-    # validations.  16,000 steps = 512,000 samples, ~5 h.  The cosine schedule
+    # At ~28 samples/s at 3x32x320, ~23 at 3x48x320 (2 processes on the 2-core AMD
+    # machines, with model/cpu.py and model/fastops.py; 10 without at 32x320) 400
+    # steps are 8-9 minutes between validations.  16,000 steps = 512,000 samples,
+    # ~5 h at 32x320, ~6 h at 48x320.  The cosine schedule
     # was first 30,000 steps; at step 4,300 (val word acc 0.73, still at the peak
     # learning rate, ~22 h to go at the speed of then) the shipped run was
     # shortened to reach a decayed, usable model within a few sessions.
