@@ -7,8 +7,9 @@ Word accuracy (exact match) and character accuracy (1 - normalised edit
 distance, PaddleOCR's definition, model/metrics.py) over every image of a
 PaddleOCR label file, read through host.predict's Paddle inference path, plus
 the worst-read examples and how many misreads are of each kind
-(model.metrics.misread_kind: case, spacing, repeated letters, look-alikes...).  This is how a committed checkpoint's metrics.json is
-reproduced independently of the training process: ``--expect`` reads the
+(model.metrics.misread_kind: case, spacing, repeated letters, look-alikes...).
+This is how a committed checkpoint's metrics.json is reproduced
+independently of the training process: ``--expect`` reads the
 split's numbers from a metrics.json (model.publish / model.train write them),
 scores the same number of images, checks the label file is the one recorded
 (CRC-32) and exits 1 with one error line when the numbers differ by more than
@@ -33,9 +34,10 @@ def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
                      "ned": metrics.norm_edit_distance(text, label)})
         if progress and (i + 1) % 200 == 0:
             progress("%d/%d" % (i + 1, len(entries)))
-    result = metrics.score([r["text"] for r in rows], [r["label"] for r in rows])
+    preds, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+    result = metrics.score(preds, labels)
     result.update(model=model_dir, labels=labels_path, name=rec.meta.get("name"),
-                  misreads=metrics.misread_kinds([r["text"] for r in rows], [r["label"] for r in rows]),
+                  misreads=metrics.misread_kinds(preds, labels),
                   worst=sorted((r for r in rows if r["text"] != r["label"]),
                                key=lambda r: (-r["ned"], r["score"]))[:worst])
     return result
