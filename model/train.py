@@ -259,9 +259,6 @@ class Trainer:
         if args.distill is not None:
             self.profile["distill"] = args.distill
         p = self.profile
-        if p.get("needs_init") and not (args.init or args.resume):
-            raise ModelError("profile %s continues trained weights: give --init PDPARAMS "
-                             "(or --resume a %s run)" % (args.profile, args.profile))
         paddle.set_device("cpu")
         self.world = int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
         if self.world > 1:
@@ -460,8 +457,9 @@ class Trainer:
             self.try_resume()
         if self.step == 0 and p.get("needs_init"):
             if not self.args.init:
-                raise ModelError("profile %s continues trained weights: no saved %s state found, "
-                                 "give --init PDPARAMS" % (self.args.profile, self.args.profile))
+                raise ModelError("profile %s continues trained weights: give --init PDPARAMS "
+                                 "(or --resume a %s run that saved state)"
+                                 % (self.args.profile, self.args.profile))
             self.log.info("weights from %s", self.args.init)
         self.log.info("profile %s: %s", self.args.profile, json.dumps(p, sort_keys=True))
         self.log.info("config %s (hash %s), input %s, %d classes, %d process(es), %d OMP thread(s), "
