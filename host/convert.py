@@ -40,29 +40,14 @@ def read_meta(model_dir):
 
 
 def decode(path):
-    """RGB uint8 HxWx3 from any file Pillow reads (grey, palette, alpha, 16-bit)."""
-    from PIL import Image, UnidentifiedImageError
-    if not os.path.isfile(path):
-        raise ConvertError("%s: no such image file" % path)
+    """RGB uint8 HxWx3: model.preprocess.decode_image, the decoder the host
+    reference and training use too (EXIF orientation, transparency, 16-bit)."""
+    from model.errors import ModelError
+    from model.preprocess import decode_image
     try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-                # Transparent text-line crops: composite over white, as a viewer shows them.
-                rgba = image.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(white, rgba)
-            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-                array = np.asarray(image, dtype=np.float64)
-                array = (array / max(array.max(), 1.0) * 255.0).round().astype(np.uint8)
-                image = Image.fromarray(array)
-            rgb = np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise ConvertError("%s: not a readable image (%s)" % (path, err)) from None
-    if rgb.shape[0] < 2 or rgb.shape[1] < 2:
-        raise ConvertError("%s: image of %dx%d pixels is too small to hold text"
-                           % (path, rgb.shape[1], rgb.shape[0]))
-    return rgb
+        return decode_image(path)
+    except ModelError as err:
+        raise ConvertError(str(err)) from None
 
 
 def encode_record(rgb, image_shape, channel_order):

@@ -72,6 +72,12 @@ class RecConfig:
             raise ModelError("config %s: image height must be a multiple of 16 and "
                              "width of 8, got %r" % (path, shape))
         self.image_shape = list(shape)
+        # Not a PaddleOCR key: PaddleOCR decodes with cv2 and trains on BGR, which is
+        # the default; a config of a model trained on RGB planes says so here.
+        self.channel_order = g.get("channel_order", "BGR")
+        if self.channel_order not in ("BGR", "RGB"):
+            raise ModelError("config %s: Global.channel_order must be BGR or RGB, got %r"
+                             % (path, self.channel_order))
         self.use_space_char = bool(g.get("use_space_char", True))
         self.max_text_length = int(g.get("max_text_length", 25))
         self.dict_path = resolve_dict_path(g.get("character_dict_path", "ppocr/utils/en_dict.txt"),

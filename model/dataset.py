@@ -13,7 +13,6 @@ them; ``LabelFile`` reads them back.
 import hashlib
 import os
 import shutil
-import zlib
 
 import numpy as np
 import paddle
@@ -21,8 +20,8 @@ from PIL import Image
 
 from . import fonts as fontlib
 from .errors import ModelError
-from .preprocess import load_image, resize_norm
-from .labelfile import read_label_file  # noqa: F401  (the one parser, re-exported)
+from .preprocess import decode_image, model_input
+from .labelfile import read_label_file, split_digest  # noqa: F401  (the one parser, re-exported)
 from .render import render
 from .texts import TextSampler
 
@@ -45,8 +44,9 @@ class RenderedLines(paddle.io.Dataset):
     text-length level in [0, 1]; the default is the full mix everywhere."""
 
     def __init__(self, charset, image_shape, split="train", seed=0, length=10 ** 9,
-                 max_len=25, curriculum=None, font_root=fontlib.FONT_ROOT):
+                 max_len=25, curriculum=None, channel_order="BGR"):
         super().__init__()
+        self.channel_order = channel_order
         self.charset = charset
         self.image_shape = list(image_shape)
         self.split = split
@@ -59,7 +59,7 @@ class RenderedLines(paddle.io.Dataset):
         # Random-character strings teach rare characters; they are not words,
         # so validation/test (which measure reading) leave them out.
         self.texts = TextSampler(alphabet, split, max_len, exclude_random=eval_split)
-        self.families = sorted(fontlib.families(fontlib.find_fonts(alphabet, font_root)).items())
+        self.families = sorted(fontlib.families(fontlib.find_fonts(alphabet)).items())
 
     def __len__(self):
         return self.length
@@ -84,23 +84,24 @@ class RenderedLines(paddle.io.Dataset):
     def __getitem__(self, i):
         img, text = self.raw(i)
         label, length = encode_label(self.charset, text, self.max_len)
-        return resize_norm(img, self.image_shape), label, length
+        return model_input(img, self.image_shape, self.channel_order), label, length
 
 
 class LabelFile(paddle.io.Dataset):
     """Images listed in a PaddleOCR label file, preprocessed for the model."""
 
-    def __init__(self, path, image_shape, limit=None):
+    def __init__(self, path, image_shape, limit=None, channel_order="BGR"):
         super().__init__()
         self.items = read_label_file(path)[:limit]
         self.image_shape = list(image_shape)
+        self.channel_order = channel_order
 
     def __len__(self):
         return len(self.items)
 
     def __getitem__(self, i):
         path, label = self.items[i]
-        return resize_norm(load_image(path), self.image_shape), label
+        return model_input(decode_image(path), self.image_shape, self.channel_order), label
 
 
 def write_split(out_dir, split, count, seed, charset, level=1.0):
@@ -132,8 +133,3 @@ def write_split(out_dir, split, count, seed, charset, level=1.0):
     os.rename(tmp, out_dir)
     return os.path.join(out_dir, "label.txt")
 
-
-def split_digest(label_path):
-    """CRC of a label file, recorded in metrics.json to tie numbers to data."""
-    with open(label_path, "rb") as f:
-        return "%08x" % (zlib.crc32(f.read()) & 0xFFFFFFFF)

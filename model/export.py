@@ -11,11 +11,11 @@ Before anything is written to DIR the exported program is run through
 ``paddle.inference`` on a few inputs and compared with the dynamic-graph
 network (max abs diff <= 1e-5).  The reference is computed *before*
 ``paddle.jit.to_static`` touches the layer (converting it in place changes
-what calling it does).  Everything is assembled in ``DIR.tmp`` and renamed into
-place, so a failure leaves no directory that looks up to date.
+what calling it does).  Everything is assembled in a temporary folder and
+renamed into place (model.files), so a failure leaves no directory that looks
+up to date.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 from .errors import ModelError, run_main
+from .files import install, sha256, staging_dir
 
 TOLERANCE = 1e-5
 
@@ -37,13 +38,6 @@ def parse_shape(text):
         raise ModelError("--shape must be C,H,W with C=3, got %r" % text)
     return shape
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def probe_inputs(shape, n_random=2):
@@ -76,7 +70,7 @@ def write_dict(out_dir, chars):
 
 def verify(model_dir, inputs, references, tolerance=TOLERANCE):
     """Run the inference model in model_dir; max abs diff vs references."""
-    from .pretrained import create_predictor, run_predictor
+    from .inference import create_predictor, run_predictor
     model_file = os.path.join(model_dir, "inference.json")
     if not os.path.isfile(model_file):
         model_file = os.path.join(model_dir, "inference.pdmodel")
@@ -93,15 +87,6 @@ def verify(model_dir, inputs, references, tolerance=TOLERANCE):
     return worst
 
 
-def install(tmp, out_dir):
-    """Swap a finished tmp directory into place."""
-    old = out_dir + ".old"
-    shutil.rmtree(old, ignore_errors=True)
-    if os.path.isdir(out_dir):
-        os.rename(out_dir, old)
-    os.rename(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
-
 
 def export_checkpoint(config, checkpoint_path, out_dir, shape=None, name=None):
     """Build, load, trace, save, verify, then install; returns meta dict."""
@@ -117,10 +102,7 @@ def export_checkpoint(config, checkpoint_path, out_dir, shape=None, name=None):
     inputs = probe_inputs(shape)
     with paddle.no_grad():
         refs = [net(paddle.to_tensor(x)).numpy() for x in inputs]
-    out_dir = os.path.abspath(out_dir)
-    tmp = out_dir + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
+    tmp = staging_dir(out_dir)
     try:
         static = paddle.jit.to_static(
             net, input_spec=[paddle.static.InputSpec([1] + shape, "float32", "x")], full_graph=True)
@@ -134,7 +116,7 @@ def export_checkpoint(config, checkpoint_path, out_dir, shape=None, name=None):
         meta = dict(input_shape=[1] + shape, output_shape=list(refs[0].shape),
                     num_classes=cfg.charset.num_classes, use_space_char=cfg.use_space_char,
                     mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5], input_name="x",
-                    channel_order="RGB",  # trained on PIL-decoded images
+                    channel_order=cfg.channel_order,
                     source="checkpoint %s (config %s, hash %s)" % (
                         checkpoint_path, config, cfg.hash),
                     name=name or os.path.splitext(os.path.basename(config))[0],

@@ -3,6 +3,7 @@
 Light on purpose (no Paddle import) so host tools can read label files fast.
 """
 import os
+import zlib
 
 from .errors import ModelError
 
@@ -26,3 +27,12 @@ def read_label_file(path):
     if not items:
         raise ModelError("label file %s has no entries" % path)
     return items
+
+
+def split_digest(label_path):
+    """CRC-32 of a label file, recorded in metrics.json to tie numbers to data."""
+    try:
+        with open(label_path, "rb") as f:
+            return "%08x" % (zlib.crc32(f.read()) & 0xFFFFFFFF)
+    except OSError as exc:
+        raise ModelError("cannot read label file %s: %s" % (label_path, exc.strerror or exc))

@@ -4,9 +4,12 @@ predictor so the three can never disagree.
 
 Keep the aspect ratio, resize to the model height, clamp the width to the
 model width, right-pad with zeros (after normalising), normalise
-``(x/255 - 0.5) / 0.5``.  Images are RGB, as PIL decodes them.
+``(x/255 - 0.5) / 0.5``.  Images are decoded as RGB (PIL); a model trained
+on cv2-decoded images, as PaddleOCR trains (and the project's config says,
+``Global.channel_order``), gets its planes in BGR order: ``model_input``.
 """
 import math
+import os
 
 import cv2
 import numpy as np
@@ -36,12 +39,46 @@ def resize_norm(img, image_shape, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
     return out
 
 
-def load_image(path):
-    """Read an image file as RGB uint8; raises ModelError when unreadable."""
-    from PIL import Image, UnidentifiedImageError
+def model_input(rgb, image_shape, channel_order="BGR", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
+    """An RGB uint8 image as the model's CxHxW float32 input, planes in the
+    model's channel order."""
+    return resize_norm(rgb[:, :, ::-1] if channel_order == "BGR" else rgb, image_shape, mean, std)
+
+
+def decode_image(path):
+    """RGB uint8 HxWx3 from any file Pillow reads, the one image decoder of the
+    project (training, host reference and the device's image blob): the EXIF
+    orientation applied (a phone photo stored sideways is read upright),
+    transparency composited over white (as a viewer shows it), 16-bit grey
+    scaled to 8 bits.  ModelError for a missing, unreadable, oversized or
+    too-small image."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
     from .errors import ModelError
+    if not os.path.isfile(path):
+        raise ModelError("%s: no such image file" % path)
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise ModelError("cannot read image %s: %s" % (path, exc))
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ModelError("%s: %dx%d pixels is more than the %d this reads"
+                                 % (path, image.width, image.height, MAX_PIXELS))
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+                rgba = image.convert("RGBA")
+                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                image = Image.alpha_composite(white, rgba)
+            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+                array = np.asarray(image, dtype=np.float64)
+                array = (array / max(array.max(), 1.0) * 255.0).round().astype(np.uint8)
+                image = Image.fromarray(array)
+            rgb = np.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ModelError("%s: not a readable image (%s)" % (path, err)) from None
+    if rgb.shape[0] < 2 or rgb.shape[1] < 2:
+        raise ModelError("%s: image of %dx%d pixels is too small to hold text"
+                         % (path, rgb.shape[1], rgb.shape[0]))
+    return rgb
+
+
+# Pillow's own bomb limit is 89 M pixels; a text line or a scene photo is far below.
+MAX_PIXELS = 64 * 1024 * 1024

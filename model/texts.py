@@ -15,7 +15,6 @@ import os
 
 from .errors import ModelError
 
-WORDLIST = "/usr/share/dict/american-english"
 SPLITS = ("train", "val", "test")
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
           "Nov", "Dec", "January", "February", "March", "April", "June", "July",
@@ -30,10 +29,14 @@ def split_of(word):
 
 
 @functools.lru_cache(maxsize=4)
-def load_words(alphabet, path=WORDLIST):
-    """{split: sorted words} from the word list, keeping words whose characters
+def load_words(alphabet, path=None):
+    """{split: sorted words} from the word list (default: the one pinned in
+    model/render.lock, Debian's wamerican), keeping words whose characters
     are all in ``alphabet`` (a string).  Possessives ("cat's") are dropped: they
     are a third of wamerican and would skew the apostrophe's frequency."""
+    if path is None:
+        from .fonts import wordlist
+        path = wordlist()
     if not os.path.isfile(path):
         raise ModelError("word list not found: %s (install Debian's wamerican)" % path)
     allowed = set(alphabet)
@@ -50,7 +53,7 @@ def load_words(alphabet, path=WORDLIST):
 class TextSampler:
     """Draws label strings for one split from a ``numpy.random.Generator``."""
 
-    def __init__(self, alphabet, split="train", max_len=25, wordlist=WORDLIST,
+    def __init__(self, alphabet, split="train", max_len=25, wordlist=None,
                  exclude_random=False):
         if split not in SPLITS:
             raise ModelError("unknown split %r" % split)

@@ -41,6 +41,7 @@ import numpy as np
 import yaml
 
 from .errors import ModelError, run_main
+from .files import write_json
 
 PROFILES = {
     # CI: finishes in a few minutes, exercises every code path.
@@ -73,7 +74,31 @@ PROFILES = {
                      distill_until=0.0, save_every_s=300, eval_every_steps=400,
                      eval_subset=500, final_eval_limit=None, log_every=50, seed=2,
                      lr_scale=0.5, needs_init=True),
+    # Adapt trained weights -- PaddleOCR's released en_PP-OCRv3 (model.released)
+    # -- to the project's data without forgetting what they read: batches mix
+    # rendered lines with real photographed crops (--real-train; ``real_fraction``
+    # of each batch), batch norm keeps the released statistics (``freeze_bn``: the
+    # layers stay in eval mode; with batch statistics a first probe read 80 of 144
+    # held-out real crops instead of 107), a peak learning rate 1/50 of the
+    # config's, a KL term to the frozen initial network (``distill``, the teacher
+    # "init": learning without forgetting), the first ``freeze_stages`` backbone
+    # blocks frozen, and validation on the rendered subset *and* the real
+    # validation split (--real-val) for every weight average in ``wise``
+    # (1.0 = the fine-tuned weights, 0.5 = halfway back to the initial ones,
+    # WiSE-FT).  The best (step, average) is kept: not below the initial weights
+    # on the real split, then the most words read on both.
+    "adapt": dict(batch=16, steps=2000, warmup=100, curriculum_samples=0, distill=1.0,
+                  distill_until=1.0, save_every_s=300, eval_every_steps=250,
+                  eval_subset=500, final_eval_limit=None, log_every=25, seed=3,
+                  lr_scale=0.02, needs_init=True, real_fraction=0.5, freeze_bn=True,
+                  freeze_stages=0, teacher="init", wise=[1.0, 0.5]),
 }
+# Profile keys --profile-set may change, with their types.
+PROFILE_TYPES = {"batch": int, "steps": int, "warmup": int, "distill": float, "seed": int,
+                 "lr_scale": float, "real_fraction": float, "freeze_bn": bool,
+                 "freeze_stages": int, "eval_every_steps": int, "eval_subset": int,
+                 "wise": list, "teacher": str, "distill_until": float, "log_every": int,
+                 "save_every_s": int}
 LATEST, BEST = "latest", "best"
 OUTPUT_FILES = ("model.pdparams", "model.pdopt", "model.states", "train.log",
                 "history.json", "curves.png", "metrics.json")
@@ -96,6 +121,12 @@ def parse_args(argv=None):
     ap.add_argument("--launch-args", default="", help="extra paddle.distributed.launch arguments")
     ap.add_argument("--steps", type=int, help="override the profile's step count")
     ap.add_argument("--distill", type=float, help="override the profile's distillation weight")
+    ap.add_argument("--profile-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a profile value, in YAML (e.g. real_fraction=0.25, wise=[1.0])")
+    ap.add_argument("--real-train", help="real crops to train on (PaddleOCR label file, "
+                    "model.realdata's train.txt)")
+    ap.add_argument("--real-val", help="real validation crops (model.realdata's val.txt): "
+                    "validated every eval and in the final metrics")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="config override, value in YAML (e.g. Global.image_shape=[3,32,320])")
     ap.add_argument("--init", help="start from these weights (.pdparams) instead of random")
@@ -110,14 +141,39 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
-def overrides(pairs):
+def overrides(pairs, option="--set"):
     out = {}
     for p in pairs:
         if "=" not in p:
-            raise ModelError("--set expects KEY=VALUE, got %r" % p)
+            raise ModelError("%s expects KEY=VALUE, got %r" % (option, p))
         k, v = p.split("=", 1)
-        out[k] = yaml.safe_load(v)
+        try:
+            out[k] = yaml.safe_load(v)
+        except yaml.YAMLError:
+            raise ModelError("%s %s: %r is not a YAML value" % (option, k, v))
     return out
+
+
+def profile_values(args):
+    """The profile's values with --steps/--distill/--profile-set applied (checked)."""
+    p = dict(PROFILES[args.profile])
+    if args.steps:
+        p["steps"] = args.steps
+    if args.distill is not None:
+        p["distill"] = args.distill
+    for key, value in overrides(args.profile_set, "--profile-set").items():
+        want = PROFILE_TYPES.get(key)
+        if want is None:
+            raise ModelError("--profile-set %s: not a profile value (known: %s)"
+                             % (key, ", ".join(sorted(PROFILE_TYPES))))
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise ModelError("--profile-set %s=%r: expected a %s" % (key, value, want.__name__))
+        p[key] = value
+    if not 0.0 <= p.get("real_fraction", 0.0) <= 1.0:
+        raise ModelError("real_fraction must be in [0, 1], got %r" % p["real_fraction"])
+    return p
 
 
 # ---------------------------------------------------------------- launcher
@@ -191,9 +247,9 @@ def distill_weight(profile, step):
 
 
 def evaluate(model, decoder, images, labels, batch=64):
-    """Greedy-decode images (already preprocessed CHW arrays); returns preds."""
+    """Greedy-decode images (already preprocessed CHW arrays); returns preds.
+    Leaves the model in eval mode (the trainer restores its training mode)."""
     import paddle
-    was_training = model.training
     model.eval()
     preds = []
     with paddle.no_grad():
@@ -201,8 +257,6 @@ def evaluate(model, decoder, images, labels, batch=64):
             x = paddle.to_tensor(np.stack(images[i:i + batch]))
             out = model(x)
             preds += [t for t, _ in decoder(out)]
-    if was_training:
-        model.train()
     return preds
 
 
@@ -221,12 +275,17 @@ def plot_curves(history, path):
     a1.set_title("training loss")
     a1.legend()
     ev = history.get("val", [])
-    if ev:
-        a2.plot([r["samples"] for r in ev], [r["word_acc"] for r in ev], "o-", label="word acc")
-        a2.plot([r["samples"] for r in ev], [r["char_acc"] for r in ev], "s-", label="char acc")
+    for alpha in sorted({r.get("alpha", 1.0) for r in ev}, reverse=True):
+        rows = [r for r in ev if r.get("alpha", 1.0) == alpha]
+        tag = "" if alpha == 1.0 else " (weights x%.2f + initial)" % alpha
+        for key, name, mark in (("val", "rendered", "o-"), ("real", "real", "s-")):
+            pts = [(r["samples"], r[key]["word_acc"] if key in r else r["word_acc"]) for r in rows
+                   if key in r or (key == "val" and "word_acc" in r)]
+            if pts:
+                a2.plot(*zip(*pts), mark, label="%s word acc%s" % (name, tag))
     a2.set_ylim(0, 1)
     a2.set_xlabel("samples")
-    a2.set_title("validation (subset)")
+    a2.set_title("validation")
     a2.legend()
     fig.tight_layout()
     tmp = path + ".tmp.png"
@@ -234,13 +293,6 @@ def plot_curves(history, path):
     plt.close(fig)
     os.replace(tmp, path)
 
-
-def write_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- training
@@ -250,14 +302,10 @@ class Trainer:
         import paddle.distributed as dist
         from . import checkpoint
         from .config import RecConfig
-        from .dataset import RenderedLines
+        from .dataset import LabelFile, RenderedLines
 
         self.args = args
-        self.profile = dict(PROFILES[args.profile])
-        if args.steps:
-            self.profile["steps"] = args.steps
-        if args.distill is not None:
-            self.profile["distill"] = args.distill
+        self.profile = profile_values(args)
         p = self.profile
         paddle.set_device("cpu")
         self.world = int(os.environ.get("PADDLE_TRAINERS_NUM", "1"))
@@ -274,31 +322,55 @@ class Trainer:
         if args.init:
             checkpoint.load_into(self.net, args.init)
         self.kernels = "stock"
-        if not args.stock_kernels:
-            from . import fastops
-            try:
+        from . import fastops
+        try:
+            # Denormals flushed whatever the kernels: it is a setting of the thread.
+            ftz = "denormals flushed" if fastops.flush_denormals() else "denormals kept"
+            if not args.stock_kernels:
                 self.kernels = "fast %s" % json.dumps(fastops.use_fast_kernels(self.net),
                                                       sort_keys=True)
-            except fastops.CompileError as exc:
-                self.kernels = "stock (fast kernels unavailable: %s)" % exc
+            self.kernels += ", " + ftz
+        except fastops.CompileError as exc:
+            self.kernels = "stock (fast kernels unavailable: %s)" % exc
         self.loss_fn = self.cfg.build_loss()
         self.decoder = self.cfg.build_decoder()
         self.opt, self.lr = self.cfg.build_optimizer(self.net, p["steps"], p["warmup"],
                                                      p.get("lr_scale", 1.0))
+        self.frozen = self.freeze(p.get("freeze_stages", 0))
         self.model = paddle.DataParallel(self.net) if self.world > 1 else self.net
+        order = self.cfg.channel_order
         self.data = RenderedLines(self.cfg.charset, self.cfg.image_shape, "train", p["seed"],
                                   max_len=self.cfg.max_text_length,
-                                  curriculum=curriculum(p["curriculum_samples"]))
+                                  curriculum=curriculum(p["curriculum_samples"]), channel_order=order)
         # The periodic validation subset is rendered in memory from the val
         # split's generator, so it does not depend on files that may be rebuilt.
         self.val_sub = RenderedLines(self.cfg.charset, self.cfg.image_shape, "val",
-                                     seed=1000 + p["seed"], max_len=self.cfg.max_text_length)
+                                     seed=1000 + p["seed"], max_len=self.cfg.max_text_length,
+                                     channel_order=order)
+        self.real = self.real_val = None
+        if p.get("real_fraction", 0.0) > 0:
+            if not args.real_train:
+                raise ModelError("profile %s mixes real crops into every batch (real_fraction %g): "
+                                 "give --real-train LABELS (./scons: real_data=DIR)"
+                                 % (args.profile, p["real_fraction"]))
+            from .realdata import RealCrops
+            self.real = RealCrops(args.real_train, self.cfg.charset, self.cfg.image_shape,
+                                  p["seed"], self.cfg.max_text_length, order)
+        if args.real_val:
+            ds = LabelFile(args.real_val, self.cfg.image_shape, channel_order=order)
+            self.real_val = [ds[i] for i in range(len(ds))]
+        # The initial weights, kept for the "init" teacher and the weight averages.
+        self.init_state = {k: v.numpy().copy() for k, v in self.net.state_dict().items()} \
+            if args.init else None
         self.teacher = None
         if p["distill"] > 0:
-            from .pretrained import Teacher
-            if self.cfg.image_shape[1] != 48:
-                raise ModelError("distillation needs 48-pixel-high input (the teacher's)")
-            self.teacher = Teacher(self.cfg.charset)
+            if p.get("teacher", "ppocrv4") == "init":
+                self.teacher = InitTeacher(self.cfg, args.init)
+            else:
+                from .pretrained import Teacher
+                if self.cfg.image_shape[1] != 48:
+                    raise ModelError("distillation needs 48-pixel-high input (the teacher's)")
+                self.teacher = Teacher(self.cfg.charset, channel_order=order)
         self.step, self.history, self.best = 0, {"train": [], "val": []}, {"word_acc": -1.0}
         self.elapsed = 0.0
 
@@ -377,8 +449,8 @@ class Trainer:
         if os.path.isfile(hist):
             with open(hist, encoding="utf-8") as fh:
                 self.history = json.load(fh)
-            for k in self.history:  # drop records newer than the state
-                self.history[k] = [r for r in self.history[k] if r["step"] <= self.step]
+            for k in ("train", "val"):  # drop records newer than the state
+                self.history[k] = [r for r in self.history.get(k, []) if r["step"] <= self.step]
         self.log.info("resumed from %s at step %d (%d samples, best val word acc %.4f)",
                       c, self.step, self.samples(), self.best["word_acc"])
 
@@ -403,10 +475,39 @@ class Trainer:
 
     # -- one step --------------------------------------------------------------
     def batch(self, step):
+        """The step's samples on this rank: rendered lines, then (with real data)
+        ``real_fraction`` of the batch from the real crops; a pure function of the step."""
         p = self.profile
-        first = (step * self.world + self.rank) * p["batch"]
-        items = [self.data[i] for i in range(first, first + p["batch"])]
+        slot = step * self.world + self.rank
+        n_real = int(round(p["batch"] * p.get("real_fraction", 0.0))) if self.real else 0
+        n_rendered = p["batch"] - n_real
+        items = [self.data[i] for i in range(slot * n_rendered, (slot + 1) * n_rendered)]
+        items += [self.real[i] for i in range(slot * n_real, (slot + 1) * n_real)]
         return [np.stack([it[k] for it in items]) for k in range(3)]
+
+    def freeze(self, stages):
+        """Stop the gradient of the backbone's first ``stages`` parts (its stem
+        convolution, then its blocks in order); returns how many tensors."""
+        if stages <= 0:
+            return 0
+        backbone = self.net.backbone
+        if not hasattr(backbone, "block_list") or not hasattr(backbone, "conv1"):
+            raise ModelError("freeze_stages needs a MobileNetV1Enhance backbone (conv1, block_list)")
+        parts = [backbone.conv1] + list(backbone.block_list)
+        frozen = [t for part in parts[:stages] for t in part.parameters()]
+        for t in frozen:
+            t.stop_gradient = True
+        return len(frozen)
+
+    def train_mode(self):
+        """Training mode, with batch norm kept on its running statistics when
+        the profile freezes it."""
+        import paddle
+        self.net.train()
+        if self.profile.get("freeze_bn"):
+            for layer in self.net.sublayers():
+                if isinstance(layer, (paddle.nn.BatchNorm, paddle.nn.layer.norm._BatchNormBase)):
+                    layer.eval()
 
     def train_step(self, step):
         import paddle
@@ -431,24 +532,97 @@ class Trainer:
         return float(loss), float(ctc), kl_val
 
     # -- validation -------------------------------------------------------------
+    def eval_sets(self):
+        """{name: (images, labels)} of this rank's share of every validation set:
+        the rendered subset, and the real split when given (built once)."""
+        if getattr(self, "_eval_sets", None) is None:
+            n = self.profile["eval_subset"]
+            idx = range(self.rank, n, self.world)
+            sets = {"val": ([self.val_sub[i][0] for i in idx], [self.val_sub.text(i) for i in idx])}
+            if self.real_val:
+                mine = self.real_val[self.rank::self.world]
+                sets["real"] = ([img for img, _ in mine], [label for _, label in mine])
+            self._eval_sets = sets
+        return self._eval_sets
+
     def quick_eval(self):
-        """Word/char accuracy on the validation subset, shared across ranks."""
+        """{set: (metrics, pairs)} for the current weights, shared across ranks."""
         from . import metrics
-        n = self.profile["eval_subset"]
-        idx = list(range(self.rank, n, self.world))
-        imgs, labels = [], []
-        for i in idx:
-            img, lab, ln = self.val_sub[i]
-            imgs.append(img)
-            labels.append(self.val_sub.raw(i)[1])
-        preds = evaluate(self.net, self.decoder, imgs, labels)
-        pairs = list(zip(preds, labels))
-        if self.world > 1:
-            import paddle.distributed as dist
-            gathered = []
-            dist.all_gather_object(gathered, pairs)
-            pairs = [p for g in gathered for p in g]
-        return metrics.score([p for p, _ in pairs], [l for _, l in pairs]), pairs
+        out = {}
+        for name, (imgs, labels) in self.eval_sets().items():
+            pairs = list(zip(evaluate(self.net, self.decoder, imgs, labels), labels))
+            if self.world > 1:
+                import paddle.distributed as dist
+                gathered = []
+                dist.all_gather_object(gathered, pairs)
+                pairs = [p for g in gathered for p in g]
+            out[name] = (metrics.score([p for p, _ in pairs], [l for _, l in pairs]), pairs)
+        self.train_mode()
+        return out
+
+    def averaged(self, alpha):
+        """Context: the weights alpha * current + (1 - alpha) * initial (WiSE-FT)."""
+        import contextlib
+        import paddle
+
+        @contextlib.contextmanager
+        def swap():
+            if alpha == 1.0 or self.init_state is None:
+                yield
+                return
+            current = {k: v.numpy().copy() for k, v in self.net.state_dict().items()}
+            mixed = {k: (alpha * v + (1.0 - alpha) * self.init_state[k]).astype(v.dtype)
+                     if np.issubdtype(v.dtype, np.floating) else v for k, v in current.items()}
+            self.net.set_state_dict({k: paddle.to_tensor(v) for k, v in mixed.items()})
+            try:
+                yield
+            finally:
+                self.net.set_state_dict({k: paddle.to_tensor(v) for k, v in current.items()})
+        return swap()
+
+    def selection_key(self, rec):
+        """Order of validation records: first not below the initial weights on the
+        real split (when there is one), then words read on all sets together."""
+        base = self.history.get("baseline", {}).get("real")
+        ok = base is None or "real" not in rec or rec["real"]["word_acc"] >= base["word_acc"]
+        sets = [rec[k] for k in ("val", "real") if k in rec]
+        return (ok, sum(m["word_acc"] for m in sets), sum(m["char_acc"] for m in sets))
+
+    def best_key(self):
+        """The selection key of the best checkpoint so far (a state saved before
+        keys existed was chosen on rendered-val word and character accuracy)."""
+        if "key" in self.best:
+            return tuple(self.best["key"])
+        if self.best.get("word_acc", -1.0) < 0:
+            return (False, -1.0, -1.0)
+        return (True, self.best["word_acc"], self.best.get("char_acc", 0.0))
+
+    def periodic_eval(self):
+        from .metrics import format_misreads, misread_kinds
+        # At step 0 every average is the initial network: evaluate it once.
+        for alpha in [1.0] if self.step == 0 else self.profile.get("wise", [1.0]):
+            with self.averaged(alpha):
+                results = self.quick_eval()
+                rec = {"step": self.step, "samples": self.samples(), "alpha": alpha}
+                for name, (m, pairs) in results.items():
+                    rec[name] = m
+                    wrong = [(pr, l) for pr, l in pairs if pr != l][:5]
+                    self.log.info("VAL step %d samples %d alpha %.2f %s: word acc %.4f, char acc %.4f "
+                                  "on %d images; misreads %s; e.g. %s", self.step, self.samples(), alpha,
+                                  name, m["word_acc"], m["char_acc"], m["count"],
+                                  format_misreads(misread_kinds(*zip(*pairs)) if pairs else {}),
+                                  "; ".join("%r->%r" % (l, pr) for pr, l in wrong))
+                # Flat keys as before (curves, older readers): the rendered subset.
+                rec.update(rec["val"])
+                self.history["val"].append(rec)
+                if self.step == 0:
+                    self.history.setdefault("baseline", {k: rec[k] for k in ("val", "real") if k in rec})
+                if tuple(self.selection_key(rec)) > self.best_key():
+                    self.best = {"word_acc": rec["word_acc"], "char_acc": rec["char_acc"],
+                                 "step": self.step, "samples": self.samples(), "alpha": alpha,
+                                 "key": list(self.selection_key(rec)),
+                                 **({"real": rec["real"]} if "real" in rec else {})}
+                    self.save(BEST)
 
     # -- main loop --------------------------------------------------------------
     def run(self):
@@ -462,12 +636,16 @@ class Trainer:
                                  % (self.args.profile, self.args.profile))
             self.log.info("weights from %s", self.args.init)
         self.log.info("profile %s: %s", self.args.profile, json.dumps(p, sort_keys=True))
-        self.log.info("config %s (hash %s), input %s, %d classes, %d process(es), %d OMP thread(s), "
-                      "MKL_DEBUG_CPU_TYPE=%s, %s kernels", self.args.config, self.cfg.hash,
-                      self.cfg.image_shape, self.cfg.charset.num_classes, self.world,
-                      int(os.environ.get("OMP_NUM_THREADS", "0")),
-                      os.environ.get("MKL_DEBUG_CPU_TYPE", "unset"), self.kernels)
-        self.net.train()
+        self.log.info("config %s (hash %s), input %s, %s planes, %d classes, %d process(es), "
+                      "%d OMP thread(s), MKL_DEBUG_CPU_TYPE=%s, %s kernels, %d frozen tensors, "
+                      "real crops: %s train, %s val", self.args.config, self.cfg.hash,
+                      self.cfg.image_shape, self.cfg.channel_order, self.cfg.charset.num_classes,
+                      self.world, int(os.environ.get("OMP_NUM_THREADS", "0")),
+                      os.environ.get("MKL_DEBUG_CPU_TYPE", "unset"), self.kernels, self.frozen,
+                      len(self.real) if self.real else 0, len(self.real_val or ()))
+        self.train_mode()
+        if self.step == 0 and self.args.init and not self.history["val"]:
+            self.periodic_eval()  # the starting point: what the initial weights read
         t_save = time.time()
         t_window, s_window = time.time(), self.step
         losses = []
@@ -505,26 +683,9 @@ class Trainer:
                 t_save = time.time()
         self.finish()
 
-    def periodic_eval(self):
-        m, pairs = self.quick_eval()
-        rec = {"step": self.step, "samples": self.samples(), **m}
-        self.history["val"].append(rec)
-        from .metrics import format_misreads, misread_kinds
-        wrong = [(p, l) for p, l in pairs if p != l][:5]
-        kinds = misread_kinds(*zip(*pairs)) if pairs else {}
-        self.log.info("VAL step %d samples %d: word acc %.4f, char acc %.4f on %d images; "
-                      "misreads %s; e.g. %s",
-                      self.step, self.samples(), m["word_acc"], m["char_acc"], m["count"],
-                      format_misreads(kinds),
-                      "; ".join("%r->%r" % (l, p) for p, l in wrong))
-        if (m["word_acc"], m["char_acc"]) > (self.best["word_acc"], self.best.get("char_acc", -1.0)):
-            self.best = {"word_acc": m["word_acc"], "char_acc": m["char_acc"], "step": self.step,
-                         "samples": self.samples()}
-            self.save(BEST)
-
     def finish(self):
         """Final evaluation of the best checkpoint on the full val/test label
-        files; then the outputs, metrics.json last."""
+        files (and the real validation split); then the outputs, metrics.json last."""
         from . import checkpoint, metrics
         from .dataset import LabelFile, split_digest
         if self.rank != 0:
@@ -532,17 +693,23 @@ class Trainer:
         best = checkpoint.find_dir(os.path.join(self.state_dirs[0], BEST)) or \
             checkpoint.find_dir(os.path.join(self.state_dirs[0], LATEST))
         checkpoint.load_into(self.net, checkpoint.files(best)["pdparams"])
+        best_states = checkpoint.read_states(checkpoint.files(best)["states"])
         result = {"config": os.path.relpath(self.args.config), "config_hash": self.cfg.hash,
                   "profile": self.args.profile, "steps": self.step, "samples": self.samples(),
                   "train_time_s": round(self.elapsed, 1), "processes": self.world,
-                  "checkpoint_step": checkpoint.read_states(checkpoint.files(best)["states"])["step"],
-                  "image_shape": self.cfg.image_shape, "num_classes": self.cfg.charset.num_classes}
+                  "checkpoint_step": best_states["step"],
+                  "checkpoint_alpha": best_states.get("best", {}).get("alpha", 1.0),
+                  "image_shape": self.cfg.image_shape, "num_classes": self.cfg.charset.num_classes,
+                  "baseline": self.history.get("baseline")}
         import paddle
         result["paddle"] = paddle.__version__
-        for split, path in (("val", self.args.val), ("test", self.args.test)):
+        for split, path in (("val", self.args.val), ("test", self.args.test),
+                            ("real_val", self.args.real_val)):
             if not path:
                 continue
-            ds = LabelFile(path, self.cfg.image_shape, self.profile["final_eval_limit"])
+            ds = LabelFile(path, self.cfg.image_shape,
+                           None if split == "real_val" else self.profile["final_eval_limit"],
+                           channel_order=self.cfg.channel_order)
             imgs, labels = zip(*[ds[i] for i in range(len(ds))])
             preds = evaluate(self.net, self.decoder, list(imgs), list(labels))
             m = metrics.score(preds, list(labels))
@@ -564,6 +731,34 @@ class Trainer:
         plot_curves(self.history, os.path.join(self.args.out, "curves.png"))
         write_json(os.path.join(self.args.out, "metrics.json"), result)
         self.log.info("finished: %s", os.path.join(self.args.out, "metrics.json"))
+
+
+class InitTeacher:
+    """The network at its initial weights, frozen (eval mode, no gradients): the
+    distillation target that keeps a fine-tune close to what it started from
+    (learning without forgetting).  Same input as the student."""
+
+    def __init__(self, cfg, init):
+        from . import checkpoint
+        if not init:
+            raise ModelError("the 'init' teacher distils the initial weights: give --init PDPARAMS")
+        self.net = cfg.build_model()
+        checkpoint.load_into(self.net, init)
+        self.net.eval()
+        for t in self.net.parameters():
+            t.stop_gradient = True
+        try:
+            from . import fastops
+            fastops.use_fast_kernels(self.net)
+        except Exception:  # the stock kernels compute the same, slower
+            pass
+
+    def probs(self, batch):
+        """[B, T, classes] float32 probabilities (the eval-mode head applies softmax)."""
+        import paddle
+        with paddle.no_grad():
+            p = self.net(paddle.to_tensor(batch)).numpy() + 1e-8
+        return (p / p.sum(-1, keepdims=True)).astype(np.float32)
 
 
 def main(argv=None):

@@ -67,13 +67,13 @@ def module_action(module, argv_fn, comstr, keep_on_failure=False):
     return SCons.Action.Action(execute, strfunction=show, varlist=["PYTHON"])
 
 
-SOURCE_PATTERNS = ("*.py", "*/*.py", "*/*.c", "*/*.h", "*/*.S")
+SOURCE_PATTERNS = ("*.py", "*.lock", "*/*.py", "*/*.c", "*/*.h", "*/*.S")
 
 
 def package_sources(env, package):
-    """The package's own source files (its .py files, and the C/assembly it
-    compiles at run time: model/csrc, codegen/ukernels), as dependencies of
-    every target it makes."""
+    """The package's own source files (its .py files, pinned inputs such as
+    model/render.lock, and the C/assembly it compiles at run time: model/csrc,
+    codegen/ukernels), as dependencies of every target it makes."""
     found = {}
     for pattern in SOURCE_PATTERNS:
         for node in env.Glob("#%s/%s" % (package, pattern)):

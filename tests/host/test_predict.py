@@ -28,8 +28,8 @@ def test_predict_prints_text_and_score_and_writes_reference_json(tmp_path, expor
 
 
 def test_predict_matches_the_decoder_on_raw_probabilities(exported_small, clean_words):  # noqa: F811
-    from host.convert import decode
-    from host.predict import Recognizer
+    from model.preprocess import decode_image as decode
+    from model.inference import Recognizer
     rec = Recognizer(exported_small)
     path = first_images(clean_words, 1)[0][0]
     probs = rec.probabilities(decode(path))
@@ -42,7 +42,7 @@ def test_predict_matches_the_decoder_on_raw_probabilities(exported_small, clean_
 
 
 def test_pretrained_model_reads_a_word(ppocrv4_dir, clean_words):  # noqa: F811
-    from host.predict import Recognizer
+    from model.inference import Recognizer
     rec = Recognizer(ppocrv4_dir)
     hits = sum(rec.read_file(p)[0] == label for p, label in first_images(clean_words, 8))
     assert hits >= 5

@@ -1,5 +1,5 @@
 """The committed checkpoint: its files agree with each other, and its metrics.json
-is reproduced by ``python -m host.evaluate`` on the rendered test split.
+is reproduced by ``python -m model.evaluate`` on the rendered test split.
 
 The graph exports model/checkpoints/en_PP-OCRv3_rec with the config.yml stored
 beside it; if that config, config.sha, metrics.json and model.states disagree,
@@ -82,8 +82,8 @@ def test_split_prefix(tmp_path_factory, metrics):
     return str(labels)
 
 
-def test_host_evaluate_reproduces_the_committed_metrics(committed_export, test_split_prefix, metrics):
-    rc, output = run_module("host.evaluate", "--model", committed_export, "--labels", test_split_prefix,
+def test_model_evaluate_reproduces_the_committed_metrics(committed_export, test_split_prefix, metrics):
+    rc, output = run_module("model.evaluate", "--model", committed_export, "--labels", test_split_prefix,
                             "--expect", METRICS, "--split", "test")
     assert rc == 0, output
     assert "reproduces %s (test split)" % METRICS in output
@@ -94,22 +94,22 @@ def test_host_evaluate_reproduces_the_committed_metrics(committed_export, test_s
 
 
 def test_expect_fails_on_numbers_that_do_not_reproduce(tmp_path, exported_small, clean_words):  # noqa: F811
-    from host.evaluate import evaluate
+    from model.evaluate import evaluate
     real = evaluate(exported_small, clean_words, limit=6)
     fake = tmp_path / "metrics.json"
     fake.write_text(json.dumps({"test": {"word_acc": real["word_acc"], "count": 6,
                                          "char_acc": min(1.0, real["char_acc"] + 0.5)}}))
-    rc, output = run_module("host.evaluate", "--model", exported_small, "--labels", clean_words,
+    rc, output = run_module("model.evaluate", "--model", exported_small, "--labels", clean_words,
                             "--expect", fake)
     assert rc == 1 and len(error_lines(output)) == 1, output
     assert "character accuracy %.4f does not reproduce" % real["char_acc"] in output
     # The same numbers, recorded: reproduced.
     fake.write_text(json.dumps({"test": {k: real[k] for k in ("word_acc", "char_acc")} | {"count": 6}}))
-    rc, output = run_module("host.evaluate", "--model", exported_small, "--labels", clean_words,
+    rc, output = run_module("model.evaluate", "--model", exported_small, "--labels", clean_words,
                             "--expect", fake)
     assert rc == 0 and "reproduces" in output, output
     # Another label file than the one measured on.
     fake.write_text(json.dumps({"test": {"word_acc": 0, "char_acc": 0, "count": 6, "labels_crc32": "0badf00d"}}))
-    rc, output = run_module("host.evaluate", "--model", exported_small, "--labels", clean_words,
+    rc, output = run_module("model.evaluate", "--model", exported_small, "--labels", clean_words,
                             "--expect", fake)
     assert rc == 2 and len(error_lines(output)) == 1 and "not the label file" in output, output

@@ -72,8 +72,8 @@ def test_label_file_errors(tmp_path):
 
 
 def test_unreadable_image_is_one_model_error(tmp_path):
-    from model.preprocess import load_image
+    from model.preprocess import decode_image
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"not an image")
-    with pytest.raises(ModelError, match="cannot read image"):
-        load_image(str(junk))
+    with pytest.raises(ModelError, match="not a readable image"):
+        decode_image(str(junk))

@@ -24,7 +24,7 @@ def test_exported_model_matches_dynamic_model(exported_small, untrained_checkpoi
     import paddle
     from model import checkpoint
     from model.config import RecConfig
-    from model.pretrained import create_predictor, run_predictor
+    from model.inference import create_predictor, run_predictor
     net = RecConfig(CONFIG, {"Global.image_shape": [3, 32, 320]}).build_model()
     checkpoint.load_into(net, untrained_checkpoint)
     net.eval()

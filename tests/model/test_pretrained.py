@@ -17,7 +17,7 @@ def test_ppocrv4_enters_the_inference_model_contract(ppocrv4_dir):  # noqa: F811
 
 
 def test_ppocrv4_reads_rendered_english_words(ppocrv4_dir, clean_words):  # noqa: F811
-    from host.evaluate import evaluate
+    from model.evaluate import evaluate
     r = evaluate(ppocrv4_dir, clean_words)
     assert r["count"] == 24 and r["word_acc"] >= 0.6, r["worst"]
 

@@ -1,5 +1,5 @@
 """model.publish: a checkpoint enters model/checkpoints with numbers measured
-through the exported model (what host.evaluate reproduces)."""
+through the exported model (what model.evaluate reproduces)."""
 import json
 import os
 

@@ -1,4 +1,4 @@
-"""host.evaluate: word/character accuracy over a label file, worst examples, JSON."""
+"""model.evaluate: word/character accuracy over a label file, worst examples, JSON."""
 import json
 import os
 import sys
@@ -11,7 +11,7 @@ from model_helpers import (clean_words, error_lines, exported_small, ppocrv4_dir
 
 def test_evaluate_cli_reports_accuracy_and_worst(tmp_path, ppocrv4_dir, clean_words):  # noqa: F811
     out = tmp_path / "eval.json"
-    rc, output = run_module("host.evaluate", "--model", ppocrv4_dir, "--labels", clean_words,
+    rc, output = run_module("model.evaluate", "--model", ppocrv4_dir, "--labels", clean_words,
                             "--json", out, "--worst", "3")
     assert rc == 0, output
     r = json.load(open(out))
@@ -51,6 +51,6 @@ def test_misread_kinds():
 
 
 def test_missing_label_file(tmp_path, exported_small):  # noqa: F811
-    rc, output = run_module("host.evaluate", "--model", exported_small, "--labels",
+    rc, output = run_module("model.evaluate", "--model", exported_small, "--labels",
                             tmp_path / "none.txt")
     assert rc == 2 and len(error_lines(output)) == 1

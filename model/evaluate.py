@@ -1,11 +1,11 @@
-"""Accuracy of an inference model on a label file: ``python -m host.evaluate``.
+"""Accuracy of an inference model on a label file: ``python -m model.evaluate``.
 
-    python -m host.evaluate --model DIR --labels FILE [--limit N] [--json OUT] [--worst 20]
-    python -m host.evaluate --model DIR --labels FILE --expect METRICS.json [--split test]
+    python -m model.evaluate --model DIR --labels FILE [--limit N] [--json OUT] [--worst 20]
+    python -m model.evaluate --model DIR --labels FILE --expect METRICS.json [--split test]
 
 Word accuracy (exact match) and character accuracy (1 - normalised edit
 distance, PaddleOCR's definition, model/metrics.py) over every image of a
-PaddleOCR label file, read through host.predict's Paddle inference path, plus
+PaddleOCR label file, read through model.inference's Paddle reference, plus
 the worst-read examples and how many misreads are of each kind
 (model.metrics.misread_kind: case, spacing, repeated letters, look-alikes...).
 This is how a committed checkpoint's metrics.json is reproduced
@@ -18,10 +18,12 @@ one image's worth.
 import argparse
 import json
 import sys
-import zlib
 
-from host.predict import PredictError, Recognizer, read_labels, write_json
-from model import metrics
+from . import metrics
+from .errors import ModelError
+from .files import write_json
+from .inference import Recognizer, read_labels
+from .labelfile import split_digest
 
 
 def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
@@ -43,15 +45,6 @@ def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
     return result
 
 
-def label_crc32(path):
-    """CRC-32 of a label file as metrics.json records it (model.dataset.split_digest)."""
-    try:
-        with open(path, "rb") as handle:
-            return "%08x" % (zlib.crc32(handle.read()) & 0xFFFFFFFF)
-    except OSError as exc:
-        raise PredictError("cannot read label file %s: %s" % (path, exc))
-
-
 def expected(metrics_path, split):
     """The split's recorded numbers from a metrics.json: {"word_acc", "char_acc", "count", ...}."""
     try:
@@ -59,9 +52,9 @@ def expected(metrics_path, split):
             recorded = json.load(handle)[split]
         float(recorded["word_acc"]), float(recorded["char_acc"]), int(recorded["count"])
     except (OSError, ValueError) as exc:
-        raise PredictError("cannot read %s: %s" % (metrics_path, exc))
+        raise ModelError("cannot read %s: %s" % (metrics_path, exc))
     except (KeyError, TypeError):
-        raise PredictError("%s has no %s word_acc/char_acc/count" % (metrics_path, split))
+        raise ModelError("%s has no %s word_acc/char_acc/count" % (metrics_path, split))
     return recorded
 
 
@@ -78,7 +71,7 @@ def compare(result, recorded, metrics_path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m host.evaluate", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="inference model directory")
     ap.add_argument("--labels", required=True, help="PaddleOCR label file (path<TAB>label)")
     ap.add_argument("--limit", type=int)
@@ -94,13 +87,13 @@ def main(argv=None):
         if recorded is not None:
             limit = limit or int(recorded["count"])
             crc = recorded.get("labels_crc32")
-            if crc and label_crc32(a.labels) != crc:
-                raise PredictError("%s is not the label file %s was measured on (CRC-32 %s, recorded %s)"
-                                   % (a.labels, a.expect, label_crc32(a.labels), crc))
+            if crc and split_digest(a.labels) != crc:
+                raise ModelError("%s is not the label file %s was measured on (CRC-32 %s, recorded %s)"
+                                   % (a.labels, a.expect, split_digest(a.labels), crc))
         r = evaluate(a.model, a.labels, limit, a.worst,
                      progress=lambda s: print(s, file=sys.stderr, flush=True))
         mismatch = compare(r, recorded, a.expect) if recorded is not None else None
-    except PredictError as exc:
+    except ModelError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
     print("%s on %s: word accuracy %.4f, character accuracy %.4f (%d images)"
