@@ -37,9 +37,11 @@ def main(argv=None):
         for path, label in entries:
             text, score = rec.read_file(path)
             results.append({"path": path, "text": text, "score": score, "label": label})
-            print("%s\t%s\t%.6f" % (path, text, score), flush=True)
+            if not a.json:
+                print("%s\t%s\t%.6f" % (path, text, score), flush=True)
         if a.json:
             write_json(a.json, {"model": a.model, "images": results}, sort_keys=False)
+            print("host reference: %d images -> %s" % (len(results), a.json))
     except ModelError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2

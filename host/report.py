@@ -1,19 +1,23 @@
 """The on-device test verdict: accuracy, agreement with the host, reports.
 
     python -m host.report --run images_0.json run_0.log [--run ...] \\
-        --reference reference.json --metrics metrics.json \\
-        --out-dir build/test/device [--min-accuracy 0.9]
+        --reference reference.json --metrics metrics.json [--split test] \\
+        --out-dir build/test/device [--min-accuracy 0.9] [--title "..."]
 
 For every image the device read (the firmware log of each shard, matched to
 the shard's images.json), it checks
   (a) the text is identical to the host Paddle inference and the score within
       ``--score-tolerance`` (1e-4): the compiled model computes what Paddle does;
   (b) over the whole set, word accuracy against the labels is at least the
-      threshold: ``--min-accuracy`` or, by default, the model's own test-split
-      word accuracy (metrics.json) less three binomial standard errors for a
-      sample of this size, so a correct model fails by chance about 1 time in 700.
-Writes report.json, report.md, contact_sheet.png and junit.xml to --out-dir;
-exits 1 naming the failing images when a check fails.
+      threshold: ``--min-accuracy`` or, by default, the model's own word
+      accuracy on the same kind of images (metrics.json's ``--split``: the
+      rendered test split, or ``real_val`` for real crops) less three binomial
+      standard errors for a sample of this size, so a correct model fails by
+      chance about 1 time in 700.
+Writes report.json (with the host's accuracy and the misreads by kind beside
+the device's), report.md, contact_sheet.png (misreads first, label under the
+reading) and junit.xml to --out-dir; exits 1 naming the failing images when a
+check fails.
 """
 import argparse
 import json
@@ -23,7 +27,7 @@ import sys
 from xml.etree import ElementTree
 
 from host import logparse
-from model.metrics import norm_edit_distance
+from model.metrics import misread_kinds, norm_edit_distance, score
 
 
 class ReportError(Exception):
@@ -58,12 +62,12 @@ def device_results(runs):
     return sorted(rows, key=lambda row: row["position"])
 
 
-def accuracy_threshold(metrics, count):
-    """The model's test word accuracy less 3 binomial standard errors at ``count`` images."""
-    test = metrics.get("test") or {}
+def accuracy_threshold(metrics, count, split="test"):
+    """The model's word accuracy on ``split`` less 3 binomial standard errors at ``count`` images."""
+    test = metrics.get(split) or {}
     accuracy = test.get("word_acc", test.get("word_accuracy"))
     if accuracy is None:
-        raise ReportError("metrics.json has no test word accuracy (test.word_acc)")
+        raise ReportError("metrics.json has no %s word accuracy (%s.word_acc)" % (split, split))
     spread = 3.0 * math.sqrt(max(accuracy * (1.0 - accuracy), 0.0) / max(count, 1))
     return max(0.0, accuracy - spread), accuracy
 
@@ -93,9 +97,14 @@ def evaluate(rows, reference, threshold, tolerance):
         failures.append("word accuracy %.4f below the threshold %.4f; misread: %s"
                         % (word_acc, threshold, ", ".join(wrong)))
     counts = [row["instructions"] for row in rows if row["instructions"]]
+    labels = [row["label"] for row in labelled]
+    host = score([row["host_text"] for row in labelled], labels) if labelled else None
     summary = {
         "images": len(rows), "labelled": len(labelled),
         "word_accuracy": word_acc, "char_accuracy": char_acc, "accuracy_threshold": threshold,
+        "host_word_accuracy": host["word_acc"] if host else None,
+        "host_char_accuracy": host["char_acc"] if host else None,
+        "misreads": misread_kinds([row["device_text"] for row in labelled], labels),
         "agreement": sum(row["agrees"] for row in rows) / len(rows) if rows else 0.0,
         "max_score_diff": max((row["score_diff"] for row in rows), default=0.0),
         "score_tolerance": tolerance,
@@ -106,15 +115,19 @@ def evaluate(rows, reference, threshold, tolerance):
     return summary, failures
 
 
-def write_markdown(path, summary, rows, failures, sheet_name):
+def write_markdown(path, summary, rows, failures, sheet_name, title="On-device test"):
     ok = "PASSED" if summary["passed"] else "FAILED"
-    lines = ["# On-device test: %s" % ok, "",
+    lines = ["# %s: %s" % (title, ok), "",
              "| | |", "|---|---|",
              "| images | %d (%d labelled) |" % (summary["images"], summary["labelled"])]
     if summary["word_accuracy"] is not None:
         lines += ["| word accuracy | %.2f%% (threshold %.2f%%) |"
                   % (100 * summary["word_accuracy"], 100 * summary["accuracy_threshold"]),
-                  "| character accuracy | %.2f%% |" % (100 * summary["char_accuracy"])]
+                  "| character accuracy | %.2f%% |" % (100 * summary["char_accuracy"]),
+                  "| host reference (Paddle) | word %.2f%%, character %.2f%% |"
+                  % (100 * summary["host_word_accuracy"], 100 * summary["host_char_accuracy"]),
+                  "| misreads | %s |" % (", ".join("%s %d" % kv for kv in sorted(
+                      summary["misreads"].items(), key=lambda kv: -kv[1]) if kv[1]) or "none")]
     lines += ["| device = host | %.2f%% of images, max score difference %.2g |"
               % (100 * summary["agreement"], summary["max_score_diff"])]
     if summary["instructions_per_image"]:
@@ -136,9 +149,12 @@ def write_markdown(path, summary, rows, failures, sheet_name):
 
 
 def write_contact_sheet(path, rows, columns=4, cell=(320, 48), limit=200):
-    """Every image with what the device read under it: green when it matches the label."""
+    """The misread images (worst first), then the rest, each with what the device
+    read under it: green when it matches the label, red (and the label) when not."""
     from PIL import Image, ImageDraw, ImageFont
-    shown = rows[:limit]
+    from model.preprocess import decode_image
+    wrong = lambda row: row["label"] is not None and not row["correct"]
+    shown = sorted(rows, key=lambda row: (not wrong(row), row["char_acc"] if wrong(row) else 0))[:limit]
     text_h = 18
     rows_n = max(1, math.ceil(len(shown) / columns))
     sheet = Image.new("RGB", (columns * (cell[0] + 8), rows_n * (cell[1] + text_h + 8)), "white")
@@ -150,12 +166,11 @@ def write_contact_sheet(path, rows, columns=4, cell=(320, 48), limit=200):
     for k, row in enumerate(shown):
         x = (k % columns) * (cell[0] + 8) + 4
         y = (k // columns) * (cell[1] + text_h + 8) + 4
-        with Image.open(row["path"]) as image:
-            image = image.convert("RGB")
-            image.thumbnail(cell)
-            sheet.paste(image, (x, y))
-        colour = (0, 128, 0) if row["correct"] or row["label"] is None else (200, 0, 0)
-        draw.text((x, y + cell[1] + 2), row["device_text"][:40], fill=colour, font=font)
+        image = Image.fromarray(decode_image(row["path"]))
+        image.thumbnail(cell)
+        sheet.paste(image, (x, y))
+        text = row["device_text"][:40] + ("  (%s)" % row["label"][:30] if wrong(row) else "")
+        draw.text((x, y + cell[1] + 2), text, fill=(200, 0, 0) if wrong(row) else (0, 128, 0), font=font)
     sheet.save(path, optimize=False)
 
 
@@ -182,6 +197,9 @@ def main(argv=None):
     parser.add_argument("--run", nargs=2, action="append", required=True, metavar=("INDEX", "LOG"))
     parser.add_argument("--reference", required=True)
     parser.add_argument("--metrics", help="the model's metrics.json (default threshold)")
+    parser.add_argument("--split", default="test",
+                        help="the metrics.json split the threshold comes from (test, real_val)")
+    parser.add_argument("--title", default="On-device test", help="report.md's heading")
     parser.add_argument("--min-accuracy", type=float)
     parser.add_argument("--score-tolerance", type=float, default=1e-4)
     parser.add_argument("--out-dir", required=True)
@@ -191,25 +209,27 @@ def main(argv=None):
         if args.min_accuracy is not None:
             threshold, model_accuracy = args.min_accuracy, None
         elif args.metrics:
-            threshold, model_accuracy = accuracy_threshold(_load_json(args.metrics), len(rows))
+            threshold, model_accuracy = accuracy_threshold(_load_json(args.metrics), len(rows), args.split)
         else:
             raise ReportError("give --metrics or --min-accuracy")
         summary, failures = evaluate(rows, _load_json(args.reference), threshold, args.score_tolerance)
     except ReportError as err:
         print("error: %s" % err, file=sys.stderr)
         return 1
-    summary["model_test_word_accuracy"] = model_accuracy
+    summary["model_word_accuracy"] = model_accuracy
+    summary["model_word_accuracy_split"] = args.split if model_accuracy is not None else None
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, "report.json"), "w", encoding="utf-8") as handle:
         json.dump({"summary": summary, "failures": failures, "images": rows}, handle, indent=1,
                   sort_keys=True)
         handle.write("\n")
-    write_markdown(os.path.join(args.out_dir, "report.md"), summary, rows, failures, "contact_sheet.png")
+    write_markdown(os.path.join(args.out_dir, "report.md"), summary, rows, failures, "contact_sheet.png",
+                   args.title)
     write_contact_sheet(os.path.join(args.out_dir, "contact_sheet.png"), rows)
     write_junit(os.path.join(args.out_dir, "junit.xml"), rows, summary, failures)
     word = summary["word_accuracy"]
-    print("device test: %d images, word accuracy %s, device = host on %.1f%%: %s"
-          % (len(rows), "%.2f%%" % (100 * word) if word is not None else "n/a",
+    print("%s: %d images, word accuracy %s, device = host on %.1f%%: %s"
+          % (args.title, len(rows), "%.2f%%" % (100 * word) if word is not None else "n/a",
              100 * summary["agreement"], "PASSED" if summary["passed"] else "FAILED"))
     for failure in failures:
         print("error: %s" % failure, file=sys.stderr)

@@ -9,8 +9,10 @@ from .errors import ModelError
 
 
 def read_label_file(path):
-    """[(absolute image path, label)]; image paths are relative to the label
-    file's folder."""
+    """[(image path, label)]; paths in the file are relative to its folder, the
+    ones returned relative to the current directory (the repository root for
+    the build's steps), so no output that records them holds a machine's
+    absolute path."""
     if not os.path.isfile(path):
         raise ModelError("label file not found: %s" % path)
     base = os.path.dirname(os.path.abspath(path))
@@ -23,7 +25,7 @@ def read_label_file(path):
             if "\t" not in line:
                 raise ModelError("%s:%d: expected 'path<TAB>label'" % (path, n))
             rel, label = line.split("\t", 1)
-            items.append((os.path.join(base, rel), label))
+            items.append((os.path.relpath(os.path.normpath(os.path.join(base, rel))), label))
     if not items:
         raise ModelError("label file %s has no entries" % path)
     return items

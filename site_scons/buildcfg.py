@@ -172,38 +172,123 @@ def _fraction_or_empty(key, raw, cwd):
     return value
 
 
-OPTION_CHECKS = {
-    "app": lambda key, raw, cwd: _word(key, raw),
-    "image": _existing("file"),
-    "model": _one_of("ppocrv3_en", "ppocrv4"),
-    "train": _flag,
-    "profile": _one_of("smoke", "full"),
-    "train_nproc": _int_range(1, 64),
-    "config": _existing("file"),
-    "checkpoint": _existing("file"),
-    "model_dir": _existing("folder"),
-    "dict": _existing("file"),
-    "channel_order": _one_of("RGB", "BGR"),
-    "backend": _one_of("llvm-mve", "c"),
-    "schedule": _one_of("best", "stock"),
-    "test_images": _int_range(1, 2000),
-    "test_shards": _int_range(1, 64),
-    "min_accuracy": _fraction_or_empty,
+def _existing_path(key, raw, cwd):
+    """A file or a folder (real_data=: a folder with labels.tsv, or a label file)."""
+    if not raw:
+        return ""
+    path = os.path.normpath(os.path.join(cwd, os.path.expanduser(raw)))
+    if not os.path.exists(path):
+        raise ConfigError("%s=%s: no such file or folder" % (key, raw))
+    return path
+
+
+def _val_rule(key, raw, cwd):
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, value = part.partition("=")
+        if not (sep and name and re.fullmatch(r"all|\d+|\d*\.\d+", value)):
+            raise ConfigError("%s=%s: expected SOURCE=all|COUNT|FRACTION,... (e.g. svt=all,iiit5k=300,*=0.1)"
+                              % (key, raw))
+    return raw
+
+
+# The graph options, in the order `./scons --help` lists them:
+# key -> (default, validator(key, raw, cwd), help). Defaults are relative to the repository.
+GRAPH_OPTIONS = {
+    "image": ("host/samples/word_116.png", _existing("file"),
+              "the image `deploy` reads (PNG/JPEG, any size; default: the learning path's ICDAR 2015 crop)"),
+    "model": ("ppocrv3_en", _one_of("ppocrv3_en", "ppocrv3_en_released", "ppocrv4"),
+              "ppocrv3_en: the committed checkpoint; ppocrv3_en_released: PaddleOCR's released "
+              "en_PP-OCRv3 (the learning path's model); ppocrv4: PaddleOCR's ch_PP-OCRv4"),
+    "app": ("ocr", lambda key, raw, cwd: _word(key, raw),
+            "firmware app `deploy` runs (ocr, platform_check, fault_demo, hang_demo)"),
+    "backend": ("llvm-mve", _one_of("llvm-mve", "c"), "TVM's LLVM with Helium kernels, or portable C"),
+    "schedule": ("best", _one_of("best", "stock"), "the project's schedules, or TVM's legalized TIR as is"),
+    "train": ("0", _flag, "1: train the project's config here (profile=) instead of the committed checkpoint"),
+    "profile": ("smoke", _one_of("smoke", "full", "finetune", "adapt"),
+                "training profile with train=1 (adapt: from the released weights, needs real_data=)"),
+    "train_nproc": ("1", _int_range(1, 64), "data-parallel training processes"),
+    "real_data": ("", _existing_path,
+                  "real photographed crops: a folder with labels.tsv/label.txt or a PaddleOCR label "
+                  "file (default: ../shared/data/real_train when it is there)"),
+    "real_val": ("svt=all,iiit5k=300,*=0.1", _val_rule,
+                 "which real crops are validation, per source (file-name prefix)"),
+    "config": ("", _existing("file"), "your PaddleOCR recognition yml (with checkpoint=)"),
+    "checkpoint": ("", _existing("file"), "your .pdparams checkpoint (with config=)"),
+    "model_dir": ("", _existing("folder"), "your exported inference model folder (with dict=)"),
+    "dict": ("", _existing("file"), "the dictionary of model_dir="),
+    "channel_order": ("BGR", _one_of("RGB", "BGR"), "the channel order model_dir= was trained on"),
+    "test_images": ("100", _int_range(1, 2000), "rendered test images `test` runs on the device"),
+    "real_test_images": ("100", _int_range(1, 2000), "real validation crops `test` runs on the device"),
+    "test_shards": ("2", _int_range(1, 64), "simulator runs in parallel for a device test or eval"),
+    "min_accuracy": ("", _fraction_or_empty,
+                     "device word-accuracy threshold (default: from the model's metrics.json)"),
+    "labels": ("", lambda key, raw, cwd: _label_file(key, _existing("file")(key, raw, cwd)),
+               "`eval`: the PaddleOCR label file whose images to read"),
+    "eval_images": ("0", _int_range(0, 65535), "`eval`: at most this many images (0: all)"),
+}
+TARGETS = {
+    "deploy": "build what changed and read image= on the simulated Cortex-M55",
+    "test": "unit and graph tests, then the device tests (rendered test split, real crops)",
+    "test-device": "the device tests alone",
+    "eval": "read the images of labels= on the device and on the host: build/eval/<name>/",
+    "bench": "per-kernel instruction counts of the stock and the project's schedules: build/bench/",
+    "train": "with train=1: stop after training",
 }
 
 
-def options(defaults, arguments, cwd):
-    """The graph options: ``defaults`` with ``arguments`` applied, each checked.
-    Relative paths given on the command line are relative to ``cwd`` (where the
-    user ran ./scons); the defaults are relative to the repository."""
+def count_labels(path):
+    """How many entries a label file has (non-empty lines)."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def _label_file(key, path):
+    if path:
+        try:
+            count = count_labels(path)
+        except OSError as err:
+            raise ConfigError("%s=%s: %s" % (key, path, err.strerror or err)) from None
+        if not count:
+            raise ConfigError("%s=%s: the label file has no entries" % (key, path))
+    return path
+
+
+def eval_name(labels_path):
+    """build/eval/<name>: the label file's folder, and its stem unless it is a generic one."""
+    folder = os.path.basename(os.path.dirname(os.path.abspath(labels_path))) or "labels"
+    stem = os.path.splitext(os.path.basename(labels_path))[0]
+    return folder if stem in ("label", "labels", "rec_gt") else "%s-%s" % (folder, stem)
+
+
+def help_text(settings_path):
+    """`./scons --help`: targets, graph options and toolchain settings, from the
+    tables that validate them."""
+    lines = ["Targets:"] + ["  %-13s %s" % (k, v) for k, v in TARGETS.items()]
+    lines += ["", "Options (key=value; defaults in brackets):"]
+    for key, (default, _check, text) in GRAPH_OPTIONS.items():
+        lines.append("  %-17s %s%s" % (key, text, " [%s]" % default if default else ""))
+    lines += ["", "Toolchain and simulator settings (%s; key=value overrides):" % settings_path,
+              "  " + ", ".join(sorted(SCHEMA)), "",
+              "  --verbose          full command lines instead of progress lines"]
+    return "\n".join(lines) + "\n"
+
+
+def options(arguments, cwd):
+    """The graph options with ``arguments`` applied, each checked.  Relative paths
+    given on the command line are relative to ``cwd`` (where the user ran
+    ./scons); the defaults are relative to the repository."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = {}
-    for key, default in defaults.items():
+    for key, (default, check, _help) in GRAPH_OPTIONS.items():
         given = key in arguments
-        check = OPTION_CHECKS[key]
+        if given and arguments[key] == "" and default:
+            raise ConfigError("%s= is empty (default: %s)" % (key, default))
         result[key] = check(key, arguments[key] if given else default, cwd if given else root)
     if bool(result["config"]) != bool(result["checkpoint"]):
         raise ConfigError("config= and checkpoint= go together (your PaddleOCR yml and its .pdparams)")
     if result["model_dir"] and not result["dict"]:
         raise ConfigError("model_dir= needs dict= (the dictionary the model was trained with)")
+    if result["test_shards"] > result["test_images"]:
+        raise ConfigError("test_shards=%d is more than test_images=%d: every shard needs an image"
+                          % (result["test_shards"], result["test_images"]))
     return result

@@ -5,8 +5,15 @@ Builders
                     LIMIT=n)
       -> host Paddle inference on the first n images of the label file (host/predict.py)
   env.DeviceReport(report_json, [images_k.json, run_k.log ..., reference.json (, metrics.json)],
-                   MIN_ACCURACY=None)
+                   MIN_ACCURACY=None, SPLIT="test", TITLE="On-device test")
       -> report.json, report.md, contact_sheet.png, junit.xml in the same folder (host/report.py)
+
+Method
+  env.DeviceEvaluation(out_dir, model, labels, firmware, count, shards, ...)
+      -> the report node: the images of a label file converted in shards, each
+         shard linked into an OCR firmware (firmware(name, images_bin) -> ELF
+         nodes) and run on the simulator, the host reference on the same images,
+         and the report over both.  ``./scons test`` and ``./scons eval`` use it.
 """
 import os
 
@@ -27,7 +34,7 @@ def _reference_emitter(target, source, env):
     code = [env.File("#host/predict.py"), env.File("#host/convert.py")] + \
         pyaction.package_sources(env, "model")
     versions = {"paddlepaddle": pyaction.dist_version("paddlepaddle")}
-    manifests = [m for s in source if s.name == "label.txt" for m in splitnodes.split_manifest(env, s)]
+    manifests = splitnodes.label_images(env, source)
     return target, source + manifests + code + [env.Value({"limit": env.get("LIMIT")}),
                                     env.Value(sorted(versions.items()))]
 
@@ -39,7 +46,9 @@ def _report_emitter(target, source, env):
     folder = os.path.dirname(target[0].abspath)
     targets = [env.File(os.path.join(folder, name)) for name in REPORT_FILES]
     code = [env.File("#host/report.py"), env.File("#host/logparse.py"), env.File("#model/metrics.py")]
-    return targets, source + code + [env.Value({"min_accuracy": env.get("MIN_ACCURACY")})]
+    return targets, source + code + [env.Value({"min_accuracy": env.get("MIN_ACCURACY"),
+                                                "split": env.get("SPLIT", "test"),
+                                                "title": env.get("TITLE", "")})]
 
 
 def _report_argv(target, source, env):
@@ -55,10 +64,30 @@ def _report_argv(target, source, env):
     if env.get("MIN_ACCURACY") is not None:
         argv += ["--min-accuracy", env["MIN_ACCURACY"]]
     elif metrics:
-        argv += ["--metrics", metrics[0]]
+        argv += ["--metrics", metrics[0], "--split", env.get("SPLIT", "test")]
     else:
         argv += ["--min-accuracy", 0.0]
+    if env.get("TITLE"):
+        argv += ["--title", env["TITLE"]]
     return argv
+
+
+def device_evaluation(env, out_dir, model, labels, firmware, count, shards, limit=None,
+                      metrics=None, split="test", min_accuracy=None, title="On-device test"):
+    """See the module docstring; ``count`` is how many images the runs read
+    (for the simulator's timeout), ``limit`` how many of the label file to take."""
+    runs = []
+    shards = max(1, min(shards, count))
+    for shard in range(shards):
+        spec = "%d/%d" % (shard, shards)
+        images = env.ConvertImages("%s/images_%d.bin" % (out_dir, shard), [model["meta"], labels],
+                                   LABELS=True, LIMIT=limit, SHARD=spec)
+        elf = firmware("%s_%d" % (out_dir.replace("build/", "").replace("/", "_"), shard), images[0])
+        runs += [images[1]] + env.Simulate("%s/run_%d.log" % (out_dir, shard), elf[0],
+                                           IMAGES=len(range(shard, count, shards)))[:1]
+    reference = env.HostReference("%s/reference.json" % out_dir, model["inference"] + [labels], LIMIT=limit)
+    return env.DeviceReport("%s/report.json" % out_dir, runs + reference + ([metrics] if metrics else []),
+                            MIN_ACCURACY=min_accuracy, SPLIT=split, TITLE=title)
 
 
 def generate(env):
@@ -71,6 +100,7 @@ def generate(env):
         action=pyaction.module_action("host.report", _report_argv, "$REPORTCOMSTR",
                                       keep_on_failure=True),
         emitter=_report_emitter)
+    env.AddMethod(device_evaluation, "DeviceEvaluation")
 
 
 def exists(env):

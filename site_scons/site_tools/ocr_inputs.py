@@ -45,7 +45,7 @@ def _convert_emitter(target, source, env):
     options = env.Value({"shard": env.get("SHARD", "0/1"), "limit": env.get("LIMIT"),
                          "labels": bool(env.get("LABELS"))})
     code = [env.File("#host/convert.py"), env.File("#model/preprocess.py")]
-    manifests = [m for s in source if s.name == "label.txt" for m in splitnodes.split_manifest(env, s)]
+    manifests = splitnodes.label_images(env, source)
     return [target[0], index], source + manifests + code + [options]
 
 

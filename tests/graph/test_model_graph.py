@@ -33,7 +33,7 @@ def test_editing_the_app_rebuilds_only_its_object_link_and_run(built_tree):
 
 
 def test_a_new_image_reruns_only_conversion_link_and_simulator(built_tree):
-    shutil.copy(built_tree.file("host/samples/qbhouse.png"), built_tree.file("mine.png"))
+    shutil.copy(built_tree.file("host/samples/word_116.png"), built_tree.file("mine.png"))
     rc, out = built_tree.scons("deploy", "image=mine.png", *V3)
     # The same bytes under another name: at most the conversion runs (its blob is
     # identical), never the link or the simulator.
@@ -104,7 +104,7 @@ def test_bad_user_models_fail_with_one_line_and_leave_nothing(built_tree):
 def test_bad_images_fail_deploy_with_one_line_and_no_stale_blob(built_tree):
     with open(built_tree.file("notes.png"), "w") as handle:
         handle.write("a text file renamed .png\n")
-    with open(built_tree.file("host/samples/qbhouse.png"), "rb") as handle:
+    with open(built_tree.file("host/samples/word_116.png"), "rb") as handle:
         head = handle.read(200)
     with open(built_tree.file("cut.png"), "wb") as handle:
         handle.write(head)
