@@ -2,7 +2,10 @@
 
 Compiles a Paddle inference model into dependency-free C (see compiler.py).
 User errors print one line ``codegen: error: ...`` and exit 2; no output file
-is left behind in OUTDIR on any failure.
+is left behind in OUTDIR on any failure.  A signal (Ctrl-C, SIGTERM) at any
+moment exits 128 + signal with nothing written, even when TVM swallowed the
+KeyboardInterrupt and the compilation went on (model.errors.guard_signals):
+an interrupted step never passes for a finished one.
 """
 import argparse
 import contextlib
@@ -26,6 +29,10 @@ def stdout_to_stderr():
 
 
 def main(argv=None):
+    # First of all: a signal during the heavy imports below is one line too.
+    from model.errors import Interrupted, guard_signals, interrupted_exit, received
+    from .errors import CodegenError, clear_outputs
+    guard_signals()
     ap = argparse.ArgumentParser(prog="python -m codegen", description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--input-shape", default=None,
@@ -42,22 +49,28 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="No ccache found")
     # TVM's ONNX importer warns once per value_info without a shape: harmless.
     warnings.filterwarnings("ignore", message="Field 'shape' of 'type' is required")
-    from .errors import CodegenError
-    from . import compiler, frontend
     try:
+        guard_signals(paddle=True)  # paddle2onnx reads the model with Paddle: its handlers, then ours
+        from . import compiler, frontend
         with stdout_to_stderr():
             shape = frontend.parse_shape(args.input_shape) if args.input_shape \
                 else frontend.meta_input_shape(args.model_dir)
             files, report = compiler.build(args.model_dir, shape, args.backend, args.schedule,
                                            toolchain_prefix=args.toolchain_prefix)
             compiler.write_outputs(args.out, files)
-    except CodegenError as err:
-        compiler.clear_outputs(args.out)
-        print("codegen: error: %s" % err, file=sys.stderr)
-        return 2
-    except BaseException:
-        compiler.clear_outputs(args.out)
+    except BaseException as err:
+        clear_outputs(args.out)
+        # A signal raised inside a TVM callback comes back as another exception
+        # (tvm_ffi turns it into a RuntimeError): the recorded signal decides.
+        if received() or isinstance(err, (Interrupted, KeyboardInterrupt)):
+            return interrupted_exit("codegen")
+        if isinstance(err, CodegenError):
+            print("codegen: error: %s" % err, file=sys.stderr)
+            return 2
         raise
+    if received():  # after the outputs were installed: take them back
+        clear_outputs(args.out)
+        return interrupted_exit("codegen")
     t = report["totals"]
     print("codegen: %d kernel calls, %d MACs, arena %d B (lower bound %d), weights %d B"
           % (t["kernel_calls"], t["macs"], t["arena_bytes"], t["peak_live_lower_bound"],

@@ -11,11 +11,7 @@ import tempfile
 import time
 
 from . import emit, frontend, graph as graphmod, lower, microkernels, planner, schedule as schedmod
-from .errors import CodegenError
-
-OUTPUTS = {"c": ("kernels.c", "model.c", "model.h", "weights.bin", "report.json"),
-           "llvm-mve": ("kernels.o", "model.c", "model.h", "weights.bin", "report.json")}
-ALL_OUTPUTS = sorted(set(OUTPUTS["c"]) | set(OUTPUTS["llvm-mve"]))
+from .errors import ALL_OUTPUTS, OUTPUTS, CodegenError, clear_outputs  # noqa: F401 (re-exported)
 # A kernel's local arrays (accumulator rows, padded input rows) live on the
 # stack; any array bigger than this moves to the arena as a scratch tensor.
 STACK_LIMIT_BYTES = 4096
@@ -247,6 +243,8 @@ def write_outputs(out_dir, files):
         for name in sorted(files):
             with open(os.path.join(tmp, name), "wb") as f:
                 f.write(files[name])
+        from model.errors import check_not_interrupted
+        check_not_interrupted()  # a compilation a signal cut short is never installed
         for name in sorted(files):
             os.replace(os.path.join(tmp, name), os.path.join(out_dir, name))
     except BaseException:
@@ -258,9 +256,3 @@ def write_outputs(out_dir, files):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-
-def clear_outputs(out_dir):
-    for name in ALL_OUTPUTS:
-        path = os.path.join(out_dir, name)
-        if os.path.exists(path):
-            os.remove(path)

@@ -18,6 +18,9 @@ import sys
 
 import numpy as np
 
+from model.files import write_atomic
+from model.labelfile import recorded_path
+
 MAGIC = b"OCRI"
 VERSION = 1
 HEADER = struct.Struct("<4sHHHHHH")   # magic, version, count, channels, height, width, reserved
@@ -96,7 +99,8 @@ def convert(entries, meta, out, index_path):
     for position, (path, label) in entries:
         record, valid = encode_record(decode(path), image_shape, order)
         records.append(record)
-        index.append({"position": position, "path": path, "label": label, "valid_width": valid})
+        index.append({"position": position, "path": recorded_path(path), "label": label,
+                      "valid_width": valid})
     if not records:
         raise ConvertError("no images to convert")
     if len(records) > 0xFFFF:
@@ -105,10 +109,7 @@ def convert(entries, meta, out, index_path):
     for path, data in ((out, header + b"".join(records)),
                        (index_path, json.dumps({"input_shape": shape, "channel_order": order,
                                                 "images": index}, indent=1) + "\n")):
-        tmp = path + ".tmp"
-        with open(tmp, "wb" if isinstance(data, bytes) else "w") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
 
 
 def main(argv=None):
@@ -134,4 +135,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from model.errors import run_main
+    sys.exit(run_main(main, paddle=False))

@@ -79,12 +79,11 @@ def main(argv=None):
     except LabelError as err:
         print("error: %s" % err, file=sys.stderr)
         return 1
-    tmp = args.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, args.out)
+    from model.files import write_atomic
+    write_atomic(args.out, text)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from model.errors import run_main
+    sys.exit(run_main(main, paddle=False))

@@ -19,6 +19,7 @@ def main(argv=None):
     from model.errors import ModelError
     from model.files import write_json
     from model.inference import Recognizer, read_labels
+    from model.labelfile import recorded_path
     ap = argparse.ArgumentParser(prog="python -m host.predict", description=__doc__.split("\n")[0])
     ap.add_argument("images", nargs="*", help="image files")
     ap.add_argument("--model", default=DEFAULT_MODEL, help="inference model directory")
@@ -29,7 +30,7 @@ def main(argv=None):
     try:
         entries = [(p, None) for p in a.images]
         if a.labels:
-            entries += read_labels(a.labels)[:a.limit]
+            entries += [(recorded_path(p), label) for p, label in read_labels(a.labels)[:a.limit]]
         if not entries:
             raise ModelError("no images given")
         rec = Recognizer(a.model)
@@ -49,4 +50,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from model.errors import run_main
+    sys.exit(run_main(main))

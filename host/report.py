@@ -237,4 +237,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from model.errors import run_main
+    sys.exit(run_main(main, paddle=False))

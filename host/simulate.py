@@ -19,6 +19,7 @@ import sys
 import tempfile
 
 from host import logparse
+from model.files import write_atomic
 
 # Arm's Corstone-300 FVP, as Arm's own examples start it: UART0 to stdout,
 # stop at the end-of-run marker, no GUI, no telnet terminals.
@@ -64,6 +65,8 @@ def command_for(args):
 def run(cmd, timeout):
     """(output text, simulator exit code or None on timeout)."""
     with tempfile.TemporaryFile() as out:
+        # Its own session: a terminal's Ctrl-C reaches this process, which then
+        # kills the simulator's whole group (below) instead of orphaning it.
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -72,6 +75,10 @@ def run(cmd, timeout):
             os.killpg(proc.pid, signal.SIGKILL)  # the simulator and anything it started
             proc.wait()
             rc = None
+        except BaseException:  # a signal (model.errors.Interrupted), or anything else
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
         out.seek(0)
         text = out.read().decode("utf-8", errors="replace")
     return text.replace("\r\n", "\n"), rc
@@ -99,13 +106,6 @@ def verdict(name, text, rc, timeout):
     return status, reason
 
 
-def write_atomically(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--simulator", choices=("qemu", "fvp"), default="qemu")
@@ -131,8 +131,8 @@ def main(argv=None):
         return 2
     text, rc = run(cmd, args.timeout)
     status, reason = verdict(name, text, rc, args.timeout)
-    write_atomically(args.log, text)
-    write_atomically(args.status, json.dumps(status, indent=1, sort_keys=True) + "\n")
+    write_atomic(args.log, text)
+    write_atomic(args.status, json.dumps(status, indent=1, sort_keys=True) + "\n")
     if args.echo:
         sys.stdout.write(text)
     if reason:
@@ -142,4 +142,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from model.errors import run_main
+    sys.exit(run_main(main, paddle=False))

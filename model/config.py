@@ -18,6 +18,13 @@ from .charset import Charset
 from .errors import ModelError
 
 
+# PaddleOCR's text-recognition algorithms (tools/program.py's list, recognition
+# entries): ``Architecture.algorithm`` must name one, as PaddleOCR's own tools require.
+REC_ALGORITHMS = ("Rosetta", "CRNN", "STARNet", "RARE", "SRN", "NRTR", "SAR", "SEED", "SVTR",
+                  "SVTR_LCNet", "ViTSTR", "ABINet", "SPIN", "VisionLAN", "RobustScanner", "RFL",
+                  "CAN", "SATRN", "SVTR_HGNet", "ParseQ", "CPPD")
+
+
 def config_hash(cfg):
     """Stable hash of the parsed config (key order and comments do not matter)."""
     blob = json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode("utf-8")
@@ -63,6 +70,9 @@ class RecConfig:
         if arch.get("model_type", "rec") != "rec":
             raise ModelError("config %s: only recognition models (model_type: rec) are "
                              "supported, not %r" % (path, arch.get("model_type")))
+        if arch.get("algorithm") not in REC_ALGORITHMS:
+            raise ModelError("config %s: Architecture.algorithm %r is not a PaddleOCR recognition "
+                             "algorithm (one of %s)" % (path, arch.get("algorithm"), ", ".join(REC_ALGORITHMS)))
         shape = g.get("image_shape", [3, 48, 320])
         if (not isinstance(shape, list) or len(shape) != 3 or shape[0] != 3
                 or not all(isinstance(v, int) and v > 0 for v in shape)):

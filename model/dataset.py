@@ -12,7 +12,6 @@ them; ``LabelFile`` reads them back.
 """
 import hashlib
 import os
-import shutil
 
 import numpy as np
 import paddle
@@ -20,8 +19,9 @@ from PIL import Image
 
 from . import fonts as fontlib
 from .errors import ModelError
+from .files import staged
 from .preprocess import decode_image, model_input
-from .labelfile import read_label_file, split_digest  # noqa: F401  (the one parser, re-exported)
+from .labelfile import read_label_file  # noqa: F401  (the one parser, re-exported)
 from .render import render
 from .texts import TextSampler
 
@@ -111,25 +111,21 @@ def write_split(out_dir, split, count, seed, charset, level=1.0):
     if split not in ("val", "test"):
         raise ModelError("only val/test splits are written to disk, not %r" % split)
     ds = RenderedLines(charset, [3, 48, 320], split, seed, count, curriculum=lambda i: level)
-    out_dir = os.path.abspath(out_dir)
-    tmp = out_dir + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(os.path.join(tmp, "images"))
-    lines, digests = [], []
-    for i in range(count):
-        img, text = ds.raw(i)
-        rel = "images/%s_%05d.png" % (split, i)
-        Image.fromarray(img).save(os.path.join(tmp, rel), compress_level=1)
-        lines.append("%s\t%s\n" % (rel, text))
-        with open(os.path.join(tmp, rel), "rb") as f:
-            digests.append("%s  %s\n" % (hashlib.sha256(f.read()).hexdigest(), rel))
-    with open(os.path.join(tmp, "label.txt"), "w", encoding="utf-8") as f:
-        f.writelines(lines)
-    # Every image's content in one small file (``sha256sum -c`` format): a build
-    # graph can depend on it instead of on thousands of image nodes.
-    with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
-        f.writelines(digests)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.rename(tmp, out_dir)
-    return os.path.join(out_dir, "label.txt")
+    with staged(out_dir) as tmp:
+        os.makedirs(os.path.join(tmp, "images"))
+        lines, digests = [], []
+        for i in range(count):
+            img, text = ds.raw(i)
+            rel = "images/%s_%05d.png" % (split, i)
+            Image.fromarray(img).save(os.path.join(tmp, rel), compress_level=1)
+            lines.append("%s\t%s\n" % (rel, text))
+            with open(os.path.join(tmp, rel), "rb") as f:
+                digests.append("%s  %s\n" % (hashlib.sha256(f.read()).hexdigest(), rel))
+        with open(os.path.join(tmp, "label.txt"), "w", encoding="utf-8") as f:
+            f.writelines(lines)
+        # Every image's content in one small file (``sha256sum -c`` format): a build
+        # graph can depend on it instead of on thousands of image nodes.
+        with open(os.path.join(tmp, MANIFEST), "w", encoding="utf-8") as f:
+            f.writelines(digests)
+    return os.path.join(os.path.abspath(out_dir), "label.txt")
 

@@ -23,7 +23,7 @@ from . import metrics
 from .errors import ModelError
 from .files import write_json
 from .inference import Recognizer, read_labels
-from .labelfile import split_digest
+from .labelfile import recorded_path, split_digest
 
 
 def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
@@ -32,7 +32,7 @@ def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
     rows = []
     for i, (path, label) in enumerate(entries):
         text, score = rec.read_file(path)
-        rows.append({"path": path, "label": label, "text": text, "score": score,
+        rows.append({"path": recorded_path(path), "label": label, "text": text, "score": score,
                      "ned": metrics.norm_edit_distance(text, label)})
         if progress and (i + 1) % 200 == 0:
             progress("%d/%d" % (i + 1, len(entries)))

@@ -18,13 +18,12 @@ up to date.
 import argparse
 import json
 import os
-import shutil
 import sys
 
 import numpy as np
 
 from .errors import ModelError, run_main
-from .files import install, sha256, staging_dir
+from .files import sha256, staged
 
 TOLERANCE = 1e-5
 
@@ -102,8 +101,7 @@ def export_checkpoint(config, checkpoint_path, out_dir, shape=None, name=None):
     inputs = probe_inputs(shape)
     with paddle.no_grad():
         refs = [net(paddle.to_tensor(x)).numpy() for x in inputs]
-    tmp = staging_dir(out_dir)
-    try:
+    with staged(out_dir) as tmp:
         static = paddle.jit.to_static(
             net, input_spec=[paddle.static.InputSpec([1] + shape, "float32", "x")], full_graph=True)
         paddle.jit.save(static, os.path.join(tmp, "inference"))
@@ -126,10 +124,6 @@ def export_checkpoint(config, checkpoint_path, out_dir, shape=None, name=None):
             from .checkpoint import read_states
             meta["checkpoint_step"] = read_states(states_path).get("step")
         write_meta(tmp, **meta)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    install(tmp, out_dir)
     return meta
 
 

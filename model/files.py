@@ -5,6 +5,7 @@ process (``<out>.tmp<pid>``, so two builds cannot trip over each other's
 leftovers) and swaps it into place with renames at the very end: a failure,
 Ctrl-C or kill leaves either the previous complete folder or none.
 """
+import contextlib
 import hashlib
 import os
 import shutil
@@ -26,8 +27,24 @@ def staging_dir(out_dir):
     return tmp
 
 
+@contextlib.contextmanager
+def staged(out_dir):
+    """``with staged(out) as tmp:`` write the folder's files into tmp; at the end
+    of the block it replaces ``out`` in one swap, or (on any exception, or a
+    signal at any time) vanishes and leaves ``out`` as it was."""
+    tmp = staging_dir(out_dir)
+    try:
+        yield tmp
+        install(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def install(tmp, out_dir):
-    """Swap a finished tmp directory into place."""
+    """Swap a finished tmp directory into place (not after a signal: model.errors)."""
+    from .errors import check_not_interrupted
+    check_not_interrupted()
     out_dir = os.path.abspath(out_dir)
     old = "%s.old%d" % (out_dir, os.getpid())
     shutil.rmtree(old, ignore_errors=True)
@@ -37,11 +54,27 @@ def install(tmp, out_dir):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_json(path, obj, sort_keys=True):
-    """Write JSON atomically (a temporary name, then a rename)."""
-    import json
+def write_atomic(path, data):
+    """Write text or bytes under a temporary name unique to this process, then
+    rename it into place (not after a signal: model.errors)."""
+    from .errors import check_not_interrupted
     tmp = "%s.tmp%d" % (path, os.getpid())
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, sort_keys=sort_keys, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        if isinstance(data, bytes):
+            with open(tmp, "wb") as f:
+                f.write(data)
+        else:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(data)
+        check_not_interrupted()
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_json(path, obj, sort_keys=True):
+    """Write JSON atomically (write_atomic)."""
+    import json
+    write_atomic(path, json.dumps(obj, indent=1, sort_keys=sort_keys, ensure_ascii=False) + "\n")

@@ -15,7 +15,6 @@ would teach the model shapes no real sign uses).  Sorted by path, so a seed
 picks the same font everywhere.
 """
 import functools
-import glob
 import hashlib
 import os
 import re
@@ -175,4 +174,4 @@ def main(argv=None):
 
 if __name__ == "__main__":
     from .errors import run_main
-    sys.exit(run_main(main))
+    sys.exit(run_main(main, paddle=False))

@@ -9,10 +9,8 @@ from .errors import ModelError
 
 
 def read_label_file(path):
-    """[(image path, label)]; paths in the file are relative to its folder, the
-    ones returned relative to the current directory (the repository root for
-    the build's steps), so no output that records them holds a machine's
-    absolute path."""
+    """[(absolute image path, label)]; paths in the file are relative to its
+    folder.  Outputs that record a path use ``recorded_path``."""
     if not os.path.isfile(path):
         raise ModelError("label file not found: %s" % path)
     base = os.path.dirname(os.path.abspath(path))
@@ -25,10 +23,17 @@ def read_label_file(path):
             if "\t" not in line:
                 raise ModelError("%s:%d: expected 'path<TAB>label'" % (path, n))
             rel, label = line.split("\t", 1)
-            items.append((os.path.relpath(os.path.normpath(os.path.join(base, rel))), label))
+            items.append((os.path.normpath(os.path.join(base, rel)), label))
     if not items:
         raise ModelError("label file %s has no entries" % path)
     return items
+
+
+def recorded_path(path):
+    """An image path as outputs record it: relative to the current directory
+    (the repository root, for the build's steps), so a file made on one machine
+    holds no machine's absolute path and is byte-identical in any checkout."""
+    return os.path.relpath(path)
 
 
 def split_digest(label_path):

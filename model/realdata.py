@@ -28,13 +28,12 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import sys
 
 import numpy as np
 
 from .errors import ModelError, run_main
-from .files import install, staging_dir
+from .files import staged
 from .labelfile import read_label_file
 
 LABEL_FILES = ("labels.tsv", "label.txt")
@@ -127,8 +126,7 @@ def prepare(source, charset, out_dir, val_rule=DEFAULT_VAL):
     digests = check_images(usable)
     train, val = split(usable, parse_val_rule(val_rule))
     out_dir = os.path.abspath(out_dir)
-    tmp = staging_dir(out_dir)
-    try:
+    with staged(out_dir) as tmp:
         rel = lambda p: os.path.relpath(p, out_dir)
         for name, part in (("train.txt", train), ("val.txt", val)):
             with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
@@ -146,10 +144,6 @@ def prepare(source, charset, out_dir, val_rule=DEFAULT_VAL):
         with open(os.path.join(tmp, "report.json"), "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1, sort_keys=True, ensure_ascii=False)
             f.write("\n")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    install(tmp, out_dir)
     return report
 
 
@@ -253,4 +247,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main))
+    sys.exit(run_main(main, paddle=False))

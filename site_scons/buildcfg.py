@@ -58,8 +58,21 @@ def _flags(key, raw):
         raise ConfigError("%s=%s: cannot split into arguments (%s)" % (key, raw, err)) from None
 
 
-def _path_or_empty(key, raw):
-    return os.path.expanduser(raw) if raw else ""
+def _cache_dir(key, raw):
+    """Empty (no cache), or a folder SCons can write to: made here if missing
+    (SCons would make it too, with a traceback when it cannot)."""
+    if not raw:
+        return ""
+    path = os.path.abspath(os.path.expanduser(raw))
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".write-test-%d" % os.getpid())
+        open(probe, "w").close()
+        os.remove(probe)
+    except OSError as err:
+        raise ConfigError("%s=%s: not a folder this user can write to (%s)"
+                          % (key, raw, err.strerror or err)) from None
+    return path
 
 
 # key -> (section, validator). The section only says where the key lives in the file.
@@ -75,7 +88,7 @@ SCHEMA = {
     "qemu_flags": ("qemu", _flags),
     "fvp_binary": ("fvp", _word),
     "fvp_flags": ("fvp", _flags),
-    "cache_dir": ("build", _path_or_empty),
+    "cache_dir": ("build", _cache_dir),
 }
 
 

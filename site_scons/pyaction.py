@@ -9,6 +9,8 @@ line is ``comstr`` (a construction variable such as ``$TVMCOMSTR``); when it
 expands to nothing (``--verbose`` blanks every ``*COMSTR``) the full command
 line is shown instead.
 """
+import ast
+import functools
 import os
 import shlex
 import subprocess
@@ -27,19 +29,40 @@ def module_command(env, module, argv):
     return [python_exe(env), "-m", module] + [str(a) for a in argv]
 
 
+OK_SUFFIX = ".ok"
+
+
+def ok_marker(path):
+    """The verdict marker of a step that keeps its outputs when it fails."""
+    return path + OK_SUFFIX
+
+
 def run_checked(env, cmd, target, keep_on_failure=False):
     """Run cmd from the repository root; on failure remove the targets so
-    nothing half-written can look up to date (unless the step writes a record
-    of the failure on purpose, like a simulator log), and raise one clear error.
-    SCons stores no signature for a failed step, so it runs again next time."""
+    nothing half-written can look up to date, and raise one clear error.
+
+    A step that writes a record of its failure on purpose (a simulator log, a
+    failed test report) keeps its outputs for reading (``keep_on_failure``), but
+    declares a marker target ``<first target>.ok`` that exists only after a
+    success: SCons stores no signature for a failed step, yet it keeps the one
+    of an earlier success, and the failure's outputs would then pass for up to
+    date with unchanged sources; a missing target is never up to date."""
     root = env.Dir("#").abspath
     proc_env = dict(os.environ)
     proc_env.update({k: str(v) for k, v in env.get("SUBPROCESS_ENV", {}).items()})
     proc_env["PYTHONPATH"] = root + os.pathsep + proc_env.get("PYTHONPATH", "")
     # Paddle warns on every import that ccache (for C++ extensions we never build) is missing.
     proc_env.setdefault("PYTHONWARNINGS", "ignore:No ccache found:UserWarning")
+    markers = [t.abspath for t in target if t.abspath.endswith(OK_SUFFIX)]
+    for path in markers:
+        if os.path.isfile(path):
+            os.remove(path)
     rc = subprocess.call(cmd, cwd=root, env=proc_env)
-    if rc != 0:
+    if rc == 0:
+        for path in markers:
+            with open(path, "w") as handle:
+                handle.write("ok\n")
+    else:
         for t in ([] if keep_on_failure else target):
             path = t.abspath
             if os.path.isfile(path):
@@ -87,3 +110,47 @@ def dist_version(name):
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "not-installed"
+
+
+PACKAGES = ("model", "host", "codegen")
+
+
+@functools.lru_cache(maxsize=None)
+def _imports(path, root):
+    """Repository modules a Python file imports (anywhere in it), as paths."""
+    with open(path, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read(), path)
+    here = os.path.relpath(os.path.dirname(path), root).split(os.sep)
+    found = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = (here[:len(here) - node.level + 1] if node.level else []) + \
+                (node.module.split(".") if node.module else [])
+            names = [".".join(base)] + [".".join(base + [alias.name]) for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] not in PACKAGES:
+                continue
+            # the module itself and every package __init__ on the way to it
+            candidates = [os.path.join(root, *parts) + ".py"]
+            candidates += [os.path.join(root, *parts[:k], "__init__.py") for k in range(1, len(parts) + 1)]
+            found += [c for c in candidates if os.path.isfile(c)]
+    return tuple(found)
+
+
+def python_sources(env, *files):
+    """``files`` (repository paths such as "host/convert.py") and every project
+    module they import, directly or not: what a ``python -m`` step runs, as
+    dependencies (a change to any of them reruns the step, nothing else does)."""
+    root = env.Dir("#").abspath
+    seen, todo = set(), [os.path.join(root, f) for f in files]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        todo += [p for p in _imports(path, root) if p not in seen]
+    return [env.File(p) for p in sorted(seen)]

@@ -30,7 +30,7 @@ def _report_argv(target, source, env):
 def _report_emitter(target, source, env):
     folder = os.path.dirname(target[0].abspath)
     targets = [env.File(os.path.join(folder, name)) for name in BENCH_FILES]
-    code = [env.File("#host/bench.py"), env.File("#host/logparse.py")]
+    code = pyaction.python_sources(env, "host/bench.py")
     versions = {"matplotlib": pyaction.dist_version("matplotlib")}
     return targets, source + code + [env.Value(sorted(versions.items()))]
 

@@ -24,7 +24,7 @@ def _labels_argv(target, source, env):
 
 
 def _labels_emitter(target, source, env):
-    return target, source + [env.File("#host/labels.py")]
+    return target, source + pyaction.python_sources(env, "host/labels.py")
 
 
 def _convert_argv(target, source, env):
@@ -44,7 +44,7 @@ def _convert_emitter(target, source, env):
     index = env.File(os.path.splitext(target[0].abspath)[0] + ".json")
     options = env.Value({"shard": env.get("SHARD", "0/1"), "limit": env.get("LIMIT"),
                          "labels": bool(env.get("LABELS"))})
-    code = [env.File("#host/convert.py"), env.File("#model/preprocess.py")]
+    code = pyaction.python_sources(env, "host/convert.py")
     manifests = splitnodes.label_images(env, source)
     return [target[0], index], source + manifests + code + [options]
 

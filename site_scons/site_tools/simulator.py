@@ -1,8 +1,9 @@
 """Run firmware on the simulated Corstone-300 (QEMU mps3-an547 or Arm's FVP).
 
 Builders
-  env.Simulate(log, elf)   -> ``<log>`` (UART output) and ``<log base>.status``
-                              (JSON verdict), both declared targets.
+  env.Simulate(log, elf)   -> ``<log>`` (UART output), ``<log base>.status``
+                              (JSON verdict) and ``<log>.ok`` (only after a
+                              passed run: pyaction.ok_marker), all declared.
 
 The simulator kind, binary, flags and timeout come from ``env['CFG']`` and are
 part of the signature, so switching ``simulator=fvp`` re-runs the simulation
@@ -29,8 +30,9 @@ def _status_emitter(target, source, env):
         settings.update({k: cfg[k] for k in ("qemu_binary", "qemu_machine", "qemu_flags")})
     else:
         settings.update({k: cfg[k] for k in ("fvp_binary", "fvp_flags")})
-    runner = [env.File("#host/simulate.py"), env.File("#host/logparse.py")]
-    return [log, status], source + runner + [env.Value(sorted(settings.items()))]
+    runner = pyaction.python_sources(env, "host/simulate.py")
+    return [log, status, env.File(pyaction.ok_marker(log.abspath))], \
+        source + runner + [env.Value(sorted(settings.items()))]
 
 
 def _argv(target, source, env):

@@ -50,7 +50,9 @@ def _emitter(target, source, env):
     out_dir = os.path.dirname(target[0].abspath)
     targets = [env.File(os.path.join(out_dir, name)) for name in OUTPUTS[opts["backend"]]]
     versions = {name: pyaction.dist_version(name) for name in VERSIONED}
-    extra = pyaction.package_sources(env, "codegen") + [   # incl. codegen/ukernels/*.S|.c
+    code = {str(n): n for n in pyaction.package_sources(env, "codegen")    # incl. codegen/ukernels/*.S|.c
+            + pyaction.python_sources(env, "codegen/__main__.py")}         # and what it imports of model/
+    extra = [code[k] for k in sorted(code)] + [
         env.Value(sorted(opts.items())), env.Value(sorted(versions.items()))]
     return targets, list(source) + extra
 

@@ -139,3 +139,50 @@ def test_sections_land_in_their_regions(build):
     assert 0x30000000 <= address[".bss"] < 0x30080000          # DTCM
     assert 0x70000000 <= address[".rodata"] < 0x80000000       # DDR, Secure alias on the FVP
     assert 0x70000000 <= address[".model_arena"] < 0x80000000  # DDR
+
+
+def test_a_signal_stops_the_simulator_and_writes_no_verdict(build, tmp_path):
+    """Ctrl-C (or SIGTERM) during a run: host.simulate kills QEMU (which runs in
+    its own session, out of the terminal's reach), exits 128 + signal with one
+    line and leaves no log or status that could pass for a run."""
+    import signal
+    import sys
+    import time
+    elf = build("hang_demo_sig", [app("hang_demo")])
+    log, status = tmp_path / "run.log", tmp_path / "run.status"
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = subprocess.Popen([sys.executable, "-m", "host.simulate", "--elf", elf, "--log", str(log),
+                                 "--status", str(status), "--timeout", "60"], cwd=ROOT,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 30
+        while not _qemu_children(proc.pid) and time.time() < deadline:
+            time.sleep(0.2)
+        qemu = _qemu_children(proc.pid)
+        assert qemu, "QEMU never started"
+        proc.send_signal(sig)
+        err = proc.communicate(timeout=30)[1]
+        assert proc.returncode == 128 + sig, err
+        errors = [l for l in err.splitlines() if l.startswith("error:")]
+        assert len(errors) == 1 and "interrupted by %s" % signal.Signals(sig).name in errors[0], err
+        assert "Traceback" not in err
+        time.sleep(0.5)
+        assert not [p for p in qemu if os.path.exists("/proc/%d" % p)], "QEMU outlived the run"
+        assert not log.exists() and not status.exists()
+
+
+def _qemu_children(pid):
+    """PIDs of qemu-system-arm processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/comm" % entry) as handle:
+                comm = handle.read().strip()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and comm.startswith("qemu-system"):
+            found.append(int(entry))
+    return found

@@ -65,10 +65,21 @@ def test_grey_alpha_and_palette_images(tmp_path):
         assert convert.decode(str(path)).shape == (20, 60, 3)
 
 
+def _png_header(path, width, height):
+    """A PNG whose header declares width x height (and whose data is cut short)."""
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk)
+
+
 @pytest.mark.parametrize("make,words", [
     (lambda p: None, "no such image file"),
     (lambda p: p.write_text("not an image"), "not a readable image"),
     (lambda p: Image.new("RGB", (1, 1)).save(p, format="PNG"), "too small"),
+    (lambda p: _png_header(p, 20000, 20000), "not a readable image"),  # a decompression bomb
+    (lambda p: Image.new("1", (9000, 8000)).save(p, format="PNG"), "pixels is more than"),
 ])
 def test_bad_images_are_one_clear_error(tmp_path, make, words, capsys):
     path = tmp_path / "bad.png"
@@ -79,6 +90,21 @@ def test_bad_images_are_one_clear_error(tmp_path, make, words, capsys):
     assert rc == 1 and not out.exists()
     err = capsys.readouterr().err
     assert err.startswith("error: ") and words in err and err.count("\n") == 1
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    """A photo stored sideways with an EXIF orientation tag is read upright, by the
+    one decoder the device blob, the host reference and training share."""
+    upright = Image.new("RGB", (90, 30), "white")
+    upright.paste((200, 0, 0), (0, 0, 30, 30))  # a red block on the left
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # 30 wide, 90 high, as the sensor wrote it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 CW to display
+    path = tmp_path / "phone.jpg"
+    stored.save(path, exif=exif, quality=95)
+    rgb = convert.decode(str(path))
+    assert rgb.shape == (30, 90, 3)
+    assert rgb[15, 10, 0] > 150 and rgb[15, 10, 1] < 80 and rgb[15, 80].min() > 200  # red on the left
 
 
 def test_label_file_limit_and_shards(tmp_path):

@@ -18,13 +18,16 @@ def first_images(label_file, n):
 def test_predict_prints_text_and_score_and_writes_reference_json(tmp_path, exported_small, clean_words):  # noqa: F811
     images = [p for p, _ in first_images(clean_words, 3)]
     out = tmp_path / "reference.json"
-    rc, output = run_module("host.predict", "--model", exported_small, *images, "--json", out)
+    rc, output = run_module("host.predict", "--model", exported_small, *images)
     assert rc == 0, output
     rows = [l.split("\t") for l in output.splitlines() if l.count("\t") == 2]
     assert [r[0] for r in rows] == images and all(0.0 <= float(r[2]) <= 1.0 for r in rows)
+    # With --json (the build's host reference): the file, and one line instead of one per image.
+    rc, output = run_module("host.predict", "--model", exported_small, *images, "--json", out)
+    assert rc == 0 and "host reference: 3 images" in output and "\t" not in output, output
     ref = json.load(open(out))
     assert [e["path"] for e in ref["images"]] == images
-    assert {"text", "score"} <= set(ref["images"][0])
+    assert [(e["text"], "%.6f" % e["score"]) for e in ref["images"]] == [(r[1], r[2]) for r in rows]
 
 
 def test_predict_matches_the_decoder_on_raw_probabilities(exported_small, clean_words):  # noqa: F811

@@ -11,11 +11,12 @@ CONFIG = os.path.join(ROOT, "model", "configs", "en_PP-OCRv3_rec.yml")
 SMALL = [3, 32, 320]  # the learning path's shape: cheaper, and it must work too
 
 
-def run_module(module, *args, cwd=ROOT, timeout=600):
-    """Run ``python -m module args`` like the SCons builders do; (rc, output)."""
+def run_module(module, *args, cwd=ROOT, timeout=600, prefix=()):
+    """Run ``python -m module args`` like the SCons builders do (after ``prefix``,
+    a wrapper command); (rc, output)."""
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-m", module] + [str(a) for a in args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(list(prefix) + [sys.executable, "-m", module] + [str(a) for a in args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     return proc.returncode, proc.stdout + proc.stderr
 
 

@@ -44,7 +44,10 @@ def test_other_bad_configs(tmp_path):
     for mutate, msg in [(lambda d: d["Global"].update(image_shape=[3, 50, 320]), "multiple of 16"),
                         (lambda d: d["Architecture"]["Head"].update(name="AttentionHead"), "CTCHead"),
                         (lambda d: d["Global"].update(character_dict_path="nope/none.txt"), "not found"),
-                        (lambda d: d.pop("Architecture"), "Architecture")]:
+                        (lambda d: d.pop("Architecture"), "Architecture"),
+                        (lambda d: d["Architecture"].update(algorithm="NoSuchAlgo"),
+                         "'NoSuchAlgo' is not a PaddleOCR recognition algorithm"),
+                        (lambda d: d["Global"].update(channel_order="GRB"), "BGR or RGB")]:
         with pytest.raises(ModelError, match=msg):
             RecConfig(write(tmp_path, mutate))
     (tmp_path / "broken.yml").write_text("Global: [unclosed\n")
