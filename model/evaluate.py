@@ -23,7 +23,7 @@ from . import metrics
 from .errors import ModelError
 from .files import write_json
 from .inference import Recognizer, read_labels
-from .labelfile import recorded_path, split_digest
+from .labelfile import images_digest, recorded_path, split_digest
 
 
 def evaluate(model_dir, labels_path, limit=None, worst=20, progress=None):
@@ -89,7 +89,12 @@ def main(argv=None):
             crc = recorded.get("labels_crc32")
             if crc and split_digest(a.labels) != crc:
                 raise ModelError("%s is not the label file %s was measured on (CRC-32 %s, recorded %s)"
-                                   % (a.labels, a.expect, split_digest(a.labels), crc))
+                                 % (a.labels, a.expect, split_digest(a.labels), crc))
+            pixels = recorded.get("images_sha256")
+            if pixels and images_digest(a.labels, limit) != pixels:
+                raise ModelError("the images of %s are not the ones %s was measured on (another "
+                                 "renderer, font or file): sha256 %s, recorded %s"
+                                 % (a.labels, a.expect, images_digest(a.labels, limit), pixels))
         r = evaluate(a.model, a.labels, limit, a.worst,
                      progress=lambda s: print(s, file=sys.stderr, flush=True))
         mismatch = compare(r, recorded, a.expect) if recorded is not None else None

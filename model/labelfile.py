@@ -37,9 +37,26 @@ def recorded_path(path):
 
 
 def split_digest(label_path):
-    """CRC-32 of a label file, recorded in metrics.json to tie numbers to data."""
-    try:
-        with open(label_path, "rb") as f:
-            return "%08x" % (zlib.crc32(f.read()) & 0xFFFFFFFF)
-    except OSError as exc:
-        raise ModelError("cannot read label file %s: %s" % (label_path, exc.strerror or exc))
+    """CRC-32 of a split's labels, recorded in metrics.json to tie numbers to
+    data: over ``file name<TAB>label`` lines, so the same split written in
+    another folder (a real split's paths point at the data from where the split
+    was written) has the same digest."""
+    return "%08x" % (zlib.crc32("".join(
+        "%s\t%s\n" % (os.path.basename(p), label) for p, label in read_label_file(label_path)
+    ).encode("utf-8")) & 0xFFFFFFFF)
+
+
+def images_digest(label_path, limit=None):
+    """sha256 over the content (and file name) of the first ``limit`` images of
+    a label file, in order: the rendered or photographed pixels the numbers
+    were measured on."""
+    import hashlib
+    outer = hashlib.sha256()
+    for path, _ in read_label_file(label_path)[:limit]:
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+        except OSError as exc:
+            raise ModelError("image %s of %s: %s" % (path, label_path, exc.strerror or exc))
+        outer.update(("%s  %s\n" % (digest, os.path.basename(path))).encode("utf-8"))
+    return outer.hexdigest()

@@ -47,7 +47,7 @@ def main(argv=None):
     from .evaluate import evaluate
     from .export import export_checkpoint
     from .files import sha256, staged
-    from .labelfile import split_digest
+    from .labelfile import images_digest, split_digest
     from .metrics import format_misreads
 
     src = checkpoint.find_dir(a.state)
@@ -79,11 +79,9 @@ def main(argv=None):
                               "loose_word_acc": r["loose_word_acc"],
                               "count": r["count"], "labels": labels,
                               "labels_crc32": split_digest(labels),
+                              "images_sha256": images_digest(labels, limit),
                               "misreads": r["misreads"],
                               "worst": [[w["label"], w["text"]] for w in r["worst"]]}
-            manifest = os.path.join(os.path.dirname(labels), "images.sha256")
-            if os.path.isfile(manifest):  # the images' content, not only the label text
-                metrics[split]["images_sha256"] = sha256(manifest)
             print("%s: word acc %.4f, char acc %.4f (%d images); misreads: %s"
                   % (split, r["word_acc"], r["char_acc"], r["count"], format_misreads(r["misreads"])))
         with staged(a.out) as stage:

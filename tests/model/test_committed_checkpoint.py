@@ -1,5 +1,7 @@
 """The committed checkpoint: its files agree with each other, and its metrics.json
-is reproduced by ``python -m model.evaluate`` on the rendered test split.
+is reproduced by ``python -m model.evaluate`` on the rendered test split (the
+same pixels on every machine with the pinned fonts: model/render.lock) and on
+the real validation split (when the real crops are there).
 
 The graph exports model/checkpoints/en_PP-OCRv3_rec with the config.yml stored
 beside it; if that config, config.sha, metrics.json and model.states disagree,
@@ -19,6 +21,7 @@ COMMITTED = os.path.join(ROOT, "model", "checkpoints", "en_PP-OCRv3_rec")
 METRICS = os.path.join(COMMITTED, "metrics.json")
 TEST_SEED = 2001  # model.splits' default seed of the test split (what the graph renders)
 SPLIT_COUNT = 2000  # images in build/data/test (model/SConscript)
+REAL = os.path.join(os.path.dirname(ROOT), "shared", "data", "real_train")  # model/SConscript's SHARED_REAL
 
 
 def committed(name):
@@ -56,41 +59,54 @@ def committed_export(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def test_split_prefix(tmp_path_factory, metrics):
-    """The graph's test label file, byte for byte (all 2,000 lines), with the images
-    of the first ``count`` entries: the ones metrics.json scored."""
-    from PIL import Image
+def test_split(tmp_path_factory, metrics):
+    """The graph's test split, rendered as the graph renders it (model.splits)."""
     from model import ppocr_path
     from model.charset import Charset
-    from model.dataset import RenderedLines
-    count = metrics["test"]["count"]
-    ds = RenderedLines(Charset.from_file(ppocr_path.en_dict_path()), [3, 48, 320], "test", TEST_SEED,
-                       SPLIT_COUNT, curriculum=lambda i: 1.0)
-    root = tmp_path_factory.mktemp("test_split")
-    (root / "images").mkdir()
-    lines = []
-    for i in range(SPLIT_COUNT):
-        rel = "images/test_%05d.png" % i
-        if i < count:
-            img, text = ds.raw(i)
-            Image.fromarray(img).save(str(root / rel), compress_level=1)
-        else:
-            text = ds.text(i)
-        lines.append("%s\t%s\n" % (rel, text))
-    labels = root / "label.txt"
-    labels.write_text("".join(lines), encoding="utf-8")
-    return str(labels)
+    from model.dataset import write_split
+    out = str(tmp_path_factory.mktemp("data") / "test")
+    return write_split(out, "test", SPLIT_COUNT, TEST_SEED, Charset.from_file(ppocr_path.en_dict_path()))
 
 
-def test_model_evaluate_reproduces_the_committed_metrics(committed_export, test_split_prefix, metrics):
-    rc, output = run_module("model.evaluate", "--model", committed_export, "--labels", test_split_prefix,
+def test_the_rendered_test_split_is_the_one_measured(test_split, metrics):
+    """Same pinned fonts and word list, same seed: the same labels and the same
+    pixels as on the machine that measured metrics.json."""
+    from model.labelfile import images_digest, split_digest
+    recorded = metrics["test"]
+    assert split_digest(test_split) == recorded["labels_crc32"]
+    assert images_digest(test_split, recorded["count"]) == recorded["images_sha256"]
+
+
+def reproduces(output, metrics, split):
+    assert "reproduces %s (%s split)" % (METRICS, split) in output, output
+    line = next(l for l in output.splitlines() if "word accuracy" in l)
+    assert "(%d images)" % metrics[split]["count"] in line
+    assert "word accuracy %.4f" % metrics[split]["word_acc"] in line
+    assert "character accuracy %.4f" % metrics[split]["char_acc"] in line
+
+
+def test_model_evaluate_reproduces_the_committed_metrics(committed_export, test_split, metrics):
+    rc, output = run_module("model.evaluate", "--model", committed_export, "--labels", test_split,
                             "--expect", METRICS, "--split", "test")
     assert rc == 0, output
-    assert "reproduces %s (test split)" % METRICS in output
-    line = next(l for l in output.splitlines() if "word accuracy" in l)
-    assert "(%d images)" % metrics["test"]["count"] in line
-    assert "word accuracy %.4f" % metrics["test"]["word_acc"] in line
-    assert "character accuracy %.4f" % metrics["test"]["char_acc"] in line
+    reproduces(output, metrics, "test")
+
+
+def test_model_evaluate_reproduces_the_real_val_metrics(committed_export, metrics, tmp_path):
+    """The real validation split (model.realdata's split of the IIIT5K/SVT train
+    crops, which the project reads from ../shared and never copies)."""
+    if not os.path.isfile(os.path.join(REAL, "labels.tsv")):
+        pytest.skip("the real crops are not on this machine (%s): the real split's numbers "
+                    "cannot be reproduced here" % REAL)
+    from model.config import RecConfig
+    from model.realdata import prepare
+    assert "real_val" in metrics, "metrics.json has no real_val split"
+    prepare(REAL, RecConfig(committed("config.yml")).charset, str(tmp_path / "real"))
+    rc, output = run_module("model.evaluate", "--model", committed_export,
+                            "--labels", tmp_path / "real" / "val.txt", "--expect", METRICS,
+                            "--split", "real_val")
+    assert rc == 0, output
+    reproduces(output, metrics, "real_val")
 
 
 def test_expect_fails_on_numbers_that_do_not_reproduce(tmp_path, exported_small, clean_words):  # noqa: F811
