@@ -55,12 +55,27 @@ def test_bad_settings_are_one_line_and_nonzero(tree):
                         (["bogus=1"], "unknown option 'bogus=1'"),
                         (["app=nope"], "no such firmware app"),
                         (["image=missing.png"], "image=missing.png: no such file"),
-                        (["model=ppocrv9"], "must be one of ppocrv3_en, ppocrv4"),
+                        (["model=ppocrv9"], "must be one of ppocrv3_en, ppocrv3_en_released, ppocrv4"),
                         (["test_images=0"], "between 1 and 2000"),
+                        (["image="], "image= is empty"),
+                        (["cache_dir=/proc/nope"], "not a folder this user can write to"),
+                        (["test_images=3", "test_shards=4"], "every shard needs an image"),
+                        (["labels=missing.txt"], "labels=missing.txt: no such file"),
+                        (["real_val=svt"], "expected SOURCE=all|COUNT|FRACTION"),
                         (["config=model/configs/en_PP-OCRv3_rec.yml"], "go together")]:
         rc, out = tree.scons("deploy", *args, check=False)
         assert rc == 2, out
         assert out.strip().startswith("error:") and words in out and out.strip().count("\n") == 0, out
+
+
+def test_help_lists_the_options_and_targets_from_the_table_that_checks_them(tree):
+    import buildcfg
+    rc, out = tree.scons("--help")
+    for key in buildcfg.GRAPH_OPTIONS:
+        assert "\n  %s " % key in out, key
+    for target in ("deploy", "test", "eval", "bench"):
+        assert "\n  %s " % target in out, target
+    assert not os.path.exists(tree.file("build/.lock"))  # --help builds nothing, locks nothing
 
 
 def test_missing_toolchain_and_simulator(tree):

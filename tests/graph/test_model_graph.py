@@ -214,3 +214,110 @@ def test_train_then_editing_the_training_config_retrains(tree):
     log = open(tree.file("build/train/smoke/train.log")).read()
     assert "training this config from the start" in log
     assert os.path.isdir(tree.file("build/train/smoke/state." + before["config_hash"]))
+
+
+def test_a_failed_or_killed_run_is_never_taken_as_up_to_date(built_tree):
+    """A timed-out run, then a plain deploy: the run happens again (it used to be
+    accepted as up to date, printing no text and exiting 0). Same after the
+    simulator is killed in the middle of a run of another image."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    rc, out = built_tree.scons("deploy", "timeout=1", *V3, check=False)
+    assert rc != 0 and "hangs" in out, out
+    rc, out = built_tree.scons("deploy", *V3)
+    assert "RUN build/firmware/ocr.elf" in actions(out) and "text: QBHOUSE" in out, out
+    from PIL import Image
+    Image.open(built_tree.file("host/samples/word_116.png")).rotate(180).save(built_tree.file("turned.png"))
+    proc = subprocess.Popen([sys.executable, "-m", "SCons", "-Q", "deploy", "image=turned.png"] + list(V3),
+                            cwd=built_tree.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, SCONS_CALLER_CWD=built_tree.path))
+    deadline, qemu = time.time() + 300, []
+    while not qemu and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        qemu = [p for p in _pids("qemu-system") if os.readlink("/proc/%d/cwd" % p) == built_tree.path]
+    assert qemu, "the simulator never started"
+    os.kill(qemu[0], signal.SIGKILL)
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode != 0 and "text: " not in out, out
+    rc, out = built_tree.scons("deploy", *V3)
+    assert "RUN build/firmware/ocr.elf" in actions(out) and "text: QBHOUSE" in out, out
+    rc, out = built_tree.scons("deploy", *V3)
+    assert actions(out) == [] and "run-status: 0" in out, out
+
+
+def _pids(command_prefix):
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/comm" % entry) as handle:
+                if handle.read().startswith(command_prefix[:15]):
+                    found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+def test_two_builds_at_once_in_one_checkout_take_turns(built_tree):
+    """Two deploys of different images started together: the second waits for the
+    first (one line says so), each prints its own image's reading, and the
+    last one's result stays up to date."""
+    import subprocess
+    import sys
+    from PIL import Image
+    Image.open(built_tree.file("host/samples/word_116.png")).rotate(180).save(built_tree.file("turned.png"))
+    runs = [subprocess.Popen([sys.executable, "-m", "SCons", "-Q", "deploy", "image=" + image] + list(V3),
+                             cwd=built_tree.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=dict(os.environ, SCONS_CALLER_CWD=built_tree.path))
+            for image in ("host/samples/word_116.png", "turned.png")]
+    outs = [p.communicate(timeout=600)[0] for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], outs
+    texts = [_text_line(o) for o in outs]
+    assert texts[0].startswith("text: QBHOUSE,") and texts[1] != texts[0], texts
+    assert sum("holds build/.lock: waiting" in o for o in outs) == 1, outs
+    # whichever ran last is what is built now
+    last = 0 if "waiting" in outs[0] else 1
+    image = ("host/samples/word_116.png", "turned.png")[last]
+    rc, out = built_tree.scons("deploy", "image=" + image, *V3)
+    assert actions(out) == [] and _text_line(out) == texts[last], out
+
+
+def test_the_released_model_reads_the_learning_path_image_on_the_device(built_tree):
+    """model=ppocrv3_en_released: PaddleOCR's released weights, imported from the
+    wheel (checked against onnxruntime), exported, compiled, run on the M55."""
+    rc, out = built_tree.scons("deploy", "model=ppocrv3_en_released")
+    assert {"IMPORT", "EXPORT", "TVM", "RUN"} <= kinds(out), out
+    assert _text_line(out).startswith("text: QBHOUSE, score: 0.98"), out
+    record = json.load(open(built_tree.file("build/import/ppocrv3_en_released/import.json")))
+    assert max(c["max_abs_diff"] for c in record["checks"]) <= 1e-5
+    rc, out = built_tree.scons("deploy", "model=ppocrv3_en_released")
+    assert actions(out) == [], out
+
+
+def test_eval_reads_a_labelled_folder_on_the_device_and_the_host(built_tree):
+    from PIL import Image
+    folder = built_tree.file("mine")
+    os.makedirs(folder, exist_ok=True)
+    sample = Image.open(built_tree.file("host/samples/word_116.png"))
+    sample.save(os.path.join(folder, "a.png"))
+    sample.rotate(180).save(os.path.join(folder, "b.png"))
+    sample.resize((137, 58)).save(os.path.join(folder, "c.png"))
+    with open(os.path.join(folder, "labels.txt"), "w") as handle:
+        handle.write("a.png\tQBHOUSE\nb.png\tQBHOUSE\nc.png\tQBHOUSE\n")
+    rc, out = built_tree.scons("eval", "labels=mine/labels.txt", *V3)
+    report = json.load(open(built_tree.file("build/eval/mine/report.json")))
+    summary = report["summary"]
+    assert summary["images"] == 3 and summary["agreement"] == 1.0 and summary["passed"], out
+    assert summary["host_word_accuracy"] == summary["word_accuracy"] >= 1 / 3
+    assert sum(summary["misreads"].values()) == 3 - round(3 * summary["word_accuracy"])
+    for name in ("report.md", "contact_sheet.png", "junit.xml"):
+        assert os.path.getsize(built_tree.file("build/eval/mine/" + name)) > 0
+    rc, out = built_tree.scons("eval", "labels=mine/labels.txt", *V3)
+    assert actions(out) == [], out
+    # an edited image reruns its conversion, its shard and the reports, not the model
+    sample.resize((200, 80)).save(os.path.join(folder, "c.png"))
+    rc, out = built_tree.scons("eval", "labels=mine/labels.txt", *V3)
+    assert "RUN" in kinds(out) and not kinds(out) & {"TVM", "EXPORT"}, out
+    rc, out = built_tree.scons("eval", *V3, check=False)
+    assert rc == 2 and out.strip().splitlines()[-1].startswith("error: eval needs labels="), out
