@@ -98,7 +98,7 @@ PROFILE_TYPES = {"batch": int, "steps": int, "warmup": int, "distill": float, "s
                  "lr_scale": float, "real_fraction": float, "freeze_bn": bool,
                  "freeze_stages": int, "eval_every_steps": int, "eval_subset": int,
                  "wise": list, "teacher": str, "distill_until": float, "log_every": int,
-                 "save_every_s": int}
+                 "save_every_s": int, "trainable": list}
 LATEST, BEST = "latest", "best"
 OUTPUT_FILES = ("model.pdparams", "model.pdopt", "model.states", "train.log",
                 "history.json", "curves.png", "metrics.json")
@@ -342,7 +342,7 @@ class Trainer:
         self.decoder = self.cfg.build_decoder()
         self.opt, self.lr = self.cfg.build_optimizer(self.net, p["steps"], p["warmup"],
                                                      p.get("lr_scale", 1.0))
-        self.frozen = self.freeze(p.get("freeze_stages", 0))
+        self.frozen = self.freeze(p.get("freeze_stages", 0), p.get("trainable"))
         self.model = paddle.DataParallel(self.net) if self.world > 1 else self.net
         order = self.cfg.channel_order
         self.data = RenderedLines(self.cfg.charset, self.cfg.image_shape, "train", p["seed"],
@@ -491,19 +491,29 @@ class Trainer:
         items += [self.real[i] for i in range(slot * n_real, (slot + 1) * n_real)]
         return [np.stack([it[k] for it in items]) for k in range(3)]
 
-    def freeze(self, stages):
+    def freeze(self, stages, trainable=None):
         """Stop the gradient of the backbone's first ``stages`` parts (its stem
-        convolution, then its blocks in order); returns how many tensors."""
-        if stages <= 0:
-            return 0
-        backbone = self.net.backbone
-        if not hasattr(backbone, "block_list") or not hasattr(backbone, "conv1"):
-            raise ModelError("freeze_stages needs a MobileNetV1Enhance backbone (conv1, block_list)")
-        parts = [backbone.conv1] + list(backbone.block_list)
-        frozen = [t for part in parts[:stages] for t in part.parameters()]
+        convolution, then its blocks in order) and, when ``trainable`` names the
+        network's parts that learn (e.g. ["neck", "head"]), of all the others;
+        returns how many tensors are frozen."""
+        frozen = []
+        if trainable:
+            parts = dict(self.net.named_children())
+            unknown = sorted(set(trainable) - set(parts))
+            if unknown:
+                raise ModelError("trainable: the network has no part %s (its parts: %s)"
+                                 % (", ".join(unknown), ", ".join(parts)))
+            frozen += [t for name, part in parts.items() if name not in trainable
+                       for t in part.parameters()]
+        if stages > 0:
+            backbone = self.net.backbone
+            if not hasattr(backbone, "block_list") or not hasattr(backbone, "conv1"):
+                raise ModelError("freeze_stages needs a MobileNetV1Enhance backbone (conv1, block_list)")
+            parts = [backbone.conv1] + list(backbone.block_list)
+            frozen += [t for part in parts[:stages] for t in part.parameters()]
         for t in frozen:
             t.stop_gradient = True
-        return len(frozen)
+        return len({id(t) for t in frozen})
 
     def train_mode(self):
         """Training mode, with batch norm kept on its running statistics when

@@ -16,7 +16,7 @@ env = Environment(ENV=os.environ.copy(), tools=[], PYTHON=%r)
 env.Replace(TVMCOMSTR="TVM-RUN $TARGET")
 env.Tool("tvm_codegen")
 shape = ARGUMENTS.get("input_shape", "")
-gen = env.Codegen("build/gen/model.h", ["model/inference.json", "model/inference.pdiparams"],
+gen = env.Codegen("build/gen/model.h", ["net/inference.json", "net/inference.pdiparams"],
                   INPUT_SHAPE=shape)
 other = env.Command("build/other.txt", "other.txt", Copy("$TARGET", "$SOURCE"))
 Default(gen, other)
@@ -29,9 +29,10 @@ def project(tmp_path_factory):
     paddle.seed(0)
     root = tmp_path_factory.mktemp("sconsproj")
     net = paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3, padding=1), paddle.nn.ReLU())
-    export(net, [1, 3, 6, 6], root / "model", dynamic_batch=True)
+    export(net, [1, 3, 6, 6], root / "net", dynamic_batch=True)
     os.symlink(os.path.join(ROOT, "site_scons"), str(root / "site_scons"))
     os.symlink(os.path.join(ROOT, "codegen"), str(root / "codegen"))
+    os.symlink(os.path.join(ROOT, "model"), str(root / "model"))  # codegen signals through model.errors
     (root / "SConstruct").write_text(SCONSTRUCT % sys.executable)
     (root / "other.txt").write_text("a\n")
     return root
@@ -66,7 +67,7 @@ def test_graph_behaviour(project):
     rc, out = scons(project, "input_shape=2,3,6,6", "--tree=prune", "build/gen/model.h")
     assert rc == 0, out
     for dep in ("codegen/schedule.py", "codegen/ukernels/pointwise_mve.S",
-                "codegen/ukernels/pointwise.c"):
+                "codegen/ukernels/pointwise.c", "model/errors.py"):
         assert dep in out, out
 
 

@@ -14,7 +14,7 @@ def test_export_round_trip_small_shape(exported_small):  # noqa: F811
     meta = json.load(open(os.path.join(exported_small, "meta.json")))
     assert meta["input_shape"] == [1, 3, 32, 320] and meta["output_shape"] == [1, 40, 97]
     assert meta["num_classes"] == 97 and meta["use_space_char"] is True
-    assert meta["mean"] == [0.5] * 3 and meta["std"] == [0.5] * 3 and meta["channel_order"] == "RGB"
+    assert meta["mean"] == [0.5] * 3 and meta["std"] == [0.5] * 3 and meta["channel_order"] == "BGR"  # the config's (PaddleOCR's) order
     assert meta["verify_max_abs_diff"] <= 1e-5
     chars = open(os.path.join(exported_small, "dict.txt"), encoding="utf-8").read().split("\n")[:-1]
     assert len(chars) == 95 and chars[0] == "0" and chars[-1] == " "

@@ -119,8 +119,14 @@ def test_whole_recognizer_same_loss_and_gradients():
     (ls, gs), (lf, gf) = results
     assert abs(ls - lf) <= 1e-5 * abs(ls)
     assert gs.keys() == gf.keys() and len(gs) > 100
-    worst = max(_rel(gs[k], gf[k]) for k in gs)
-    assert worst < 1e-4, worst  # float rounding through ~40 layers (measured 2e-6)
+    # Float rounding through ~40 layers (measured 6.5e-5 relative at worst), each
+    # tensor against its own scale -- or, for a gradient that is rounding noise
+    # itself (the last layer norm's bias: |g| < 1e-7 with the 3x3 SVTR neck),
+    # against the largest gradient of the network.
+    largest = max(float(np.abs(g).max()) for g in gs.values())
+    worst = max(float(np.abs(gs[k] - gf[k]).max()) / max(float(np.abs(gs[k]).max()), 1e-3 * largest)
+                for k in gs)
+    assert worst < 1e-4, worst
 
 
 def test_missing_compiler_is_a_compile_error(monkeypatch):
