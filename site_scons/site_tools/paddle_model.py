@@ -227,29 +227,24 @@ def _import_argv(target, source, env):
     return argv
 
 
+# builder -> (module it runs, argv, emitter, progress line)
+BUILDERS = {
+    "RenderSplits": ("model.splits", _render_argv, _render_emitter, "$RENDERCOMSTR"),
+    "Train": ("model.train", _train_argv, _train_emitter, "$TRAINCOMSTR"),
+    "ImportReleased": ("model.released", _released_argv, _released_emitter, "$IMPORTCOMSTR"),
+    "RealData": ("model.realdata", _real_argv, _real_emitter, "$REALCOMSTR"),
+    "ExportModel": ("model.export", _export_argv, _export_emitter, "$EXPORTCOMSTR"),
+    "ImportPretrained": ("model.pretrained", _import_argv, _import_emitter, "$IMPORTCOMSTR"),
+}
+
+
 def generate(env):
     for var in ("RENDERCOMSTR", "TRAINCOMSTR", "EXPORTCOMSTR", "IMPORTCOMSTR", "REALCOMSTR"):
         env.SetDefault(**{var: ""})
     env.SetDefault(TRAIN_STATE_DIR="")
-    b = env["BUILDERS"]
-    b["RenderSplits"] = env.Builder(
-        action=pyaction.module_action("model.splits", _render_argv, "$RENDERCOMSTR"),
-        emitter=_render_emitter, target_factory=env.Dir)
-    b["Train"] = env.Builder(
-        action=pyaction.module_action("model.train", _train_argv, "$TRAINCOMSTR"),
-        emitter=_train_emitter, target_factory=env.Dir)
-    b["ImportReleased"] = env.Builder(
-        action=pyaction.module_action("model.released", _released_argv, "$IMPORTCOMSTR"),
-        emitter=_released_emitter, target_factory=env.Dir)
-    b["RealData"] = env.Builder(
-        action=pyaction.module_action("model.realdata", _real_argv, "$REALCOMSTR"),
-        emitter=_real_emitter, target_factory=env.Dir)
-    b["ExportModel"] = env.Builder(
-        action=pyaction.module_action("model.export", _export_argv, "$EXPORTCOMSTR"),
-        emitter=_export_emitter, target_factory=env.Dir)
-    b["ImportPretrained"] = env.Builder(
-        action=pyaction.module_action("model.pretrained", _import_argv, "$IMPORTCOMSTR"),
-        emitter=_import_emitter, target_factory=env.Dir)
+    for name, (module, argv, emitter, comstr) in BUILDERS.items():
+        env["BUILDERS"][name] = env.Builder(action=pyaction.module_action(module, argv, comstr),
+                                            emitter=emitter, target_factory=env.Dir)
 
 
 def exists(env):
