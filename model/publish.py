@@ -36,6 +36,7 @@ def main(argv=None):
     ap.add_argument("--test", required=True)
     ap.add_argument("--real-val", help="real validation label file (model.realdata's val.txt)")
     ap.add_argument("--trained", help="how the checkpoint was made, one line for metrics.json")
+    ap.add_argument("--readme", help="how it was made, in full: copied in as README.md")
     ap.add_argument("--out", required=True)
     ap.add_argument("--limit", type=int, help="score only the first N images of each split")
     ap.add_argument("--with-optimizer", action="store_true")
@@ -93,6 +94,8 @@ def main(argv=None):
             # checkpoint with it, so editing model/configs/ later cannot silently
             # export these weights with another input shape or network.
             shutil.copyfile(a.config, os.path.join(stage, "config.yml"))
+            if a.readme:
+                shutil.copyfile(a.readme, os.path.join(stage, "README.md"))
             with open(os.path.join(stage, "config.sha"), "w") as f:
                 f.write(cfg.hash + "\n")
             with open(os.path.join(stage, "metrics.json"), "w", encoding="utf-8") as f:

@@ -135,7 +135,9 @@ def test_bring_your_own_inference_dir_reaches_the_device(built_tree):
     rc, out = built_tree.scons("deploy", *V3)
     expected = _text_line(out)
     shutil.copytree(built_tree.file("build/model/en_PP-OCRv3_rec"), built_tree.file("mine"))
-    rc, out = built_tree.scons("deploy", "model_dir=mine", "dict=mine/dict.txt", "channel_order=RGB")
+    # channel_order= left at its default, BGR: the order the committed model reads (its meta.json)
+    assert json.load(open(built_tree.file("mine/meta.json")))["channel_order"] == "BGR"
+    rc, out = built_tree.scons("deploy", "model_dir=mine", "dict=mine/dict.txt")
     assert {"IMPORT", "TVM", "LINK", "RUN"} <= kinds(out) and "EXPORT" not in kinds(out), out
     assert any(a.startswith("IMPORT build/model/user-mine/") for a in actions(out)), out
     assert _text_line(out) == expected
