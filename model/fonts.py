@@ -67,9 +67,22 @@ def read_lock(lock=LOCK):
     return [tuple(l) for l in lines]
 
 
+def check_layout_engine():
+    """Pillow lays text out with Raqm (bundled in its wheel) when the system has
+    FriBiDi, and with its basic engine otherwise: other glyph positions, other
+    pixels for the same seed (seen on a fresh Debian 12 without libfribidi0).
+    The renderer uses Raqm; without it, one error naming the package."""
+    from PIL import features
+    if not features.check("raqm"):
+        raise ModelError("Pillow's Raqm text layout is unavailable (it needs the Debian package "
+                         "libfribidi0): rendered data would differ from everyone else's")
+
+
 @functools.lru_cache(maxsize=4)
 def checked_entries(lock=LOCK):
-    """The lock's entries after checking every file is there with its digest."""
+    """The lock's entries after checking every file is there with its digest
+    (and that Pillow lays text out as everywhere else: check_layout_engine)."""
+    check_layout_engine()
     entries = read_lock(lock)
     for kind, digest, package, path in entries:
         if not os.path.isfile(path):

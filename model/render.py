@@ -21,7 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 @functools.lru_cache(maxsize=2048)
 def _font(path, size):
-    return ImageFont.truetype(path, size)
+    # Raqm, never a silent fall-back to the basic layout (model.fonts.check_layout_engine)
+    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.RAQM)
 
 
 def _luma(c):
