@@ -238,6 +238,8 @@ GRAPH_OPTIONS = {
     "labels": ("", lambda key, raw, cwd: _label_file(key, _existing("file")(key, raw, cwd)),
                "`eval`: the PaddleOCR label file whose images to read"),
     "eval_images": ("0", _int_range(0, 65535), "`eval`: at most this many images (0: all)"),
+    "quant_images": ("200", _int_range(1, 5000),
+                     "`quantize`: calibration images (rendered val and real train crops, in turn)"),
 }
 TARGETS = {
     "deploy": "build what changed and read image= on the simulated Cortex-M55",
@@ -246,6 +248,7 @@ TARGETS = {
     "eval": "read the images of labels= on the device and on the host: build/eval/<name>/",
     "bench": "per-kernel instruction counts of the stock and the project's schedules: build/bench/",
     "train": "with train=1: stop after training",
+    "quantize": "int8 QDQ model (onnxruntime PTQ, layers kept fp32 by measurement) and its accuracy: build/quant/<model>/",
 }
 
 

@@ -1,0 +1,77 @@
+"""Quantize: an inference model + calibration images -> an int8 QDQ ONNX model.
+
+Builders
+  env.Quantize("build/quant/<model>/model.qdq.onnx",
+               [inference model files, meta.json, dict.txt], CALIB=[label-file nodes],
+               EVAL={"real_val": label node, "test": label node}, CALIB_COUNT=200,
+               EVAL_LIMIT=600)
+      -> model.qdq.onnx, report.json (per-layer sensitivity, which layers stay
+         fp32, fp32 vs int8 accuracy on the EVAL splits)
+
+Runs ``python -m codegen.quantize`` (onnxruntime's quantize_static, see
+codegen/quantize.py). The signature holds the model files, the label files and
+what stands for their images (splitnodes.label_images), the options (one Value),
+the quantizer's own .py files and the onnxruntime / onnx / paddle2onnx / paddle
+versions. On failure pyaction removes both targets.
+"""
+import os
+
+import pyaction
+import splitnodes
+
+OUTPUTS = ["model.qdq.onnx", "report.json"]
+VERSIONED = ("onnxruntime", "onnx", "paddle2onnx", "paddlepaddle")
+
+
+def _options(env):
+    return {"calib_count": int(env.get("CALIB_COUNT", 200)),
+            "select_count": int(env.get("SELECT_COUNT", 300)),
+            "max_drop": float(env.get("MAX_DROP", 0.005)),
+            "percentile": float(env.get("PERCENTILE", 99.99)),
+            "eval_limit": int(env.get("EVAL_LIMIT", 0) or 0)}
+
+
+def _labels(env, key):
+    value = env.get(key) or []
+    return list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+
+
+def _emitter(target, source, env):
+    out_dir = os.path.dirname(target[0].abspath)
+    targets = [env.File(os.path.join(out_dir, name)) for name in OUTPUTS]
+    labels = [n for _, n in _labels(env, "CALIB")] + [n for _, n in sorted(_labels(env, "EVAL"))]
+    versions = {name: pyaction.dist_version(name) for name in VERSIONED}
+    code = pyaction.python_sources(env, "codegen/quantize.py")
+    extra = labels + splitnodes.label_images(env, labels) + code + [
+        env.Value(sorted(_options(env).items())),
+        env.Value(sorted((str(k), str(n)) for k, n in _labels(env, "EVAL"))),
+        env.Value(sorted(versions.items()))]
+    return targets, list(source) + extra
+
+
+def _argv(target, source, env):
+    opts = _options(env)
+    models = [s for s in source if s.__class__.__name__ == "File"
+              and os.path.basename(s.path).startswith("inference.")]
+    if not models:
+        raise ValueError("Quantize needs the inference model files as sources")
+    argv = ["--model-dir", os.path.dirname(models[0].path), "--out", os.path.dirname(target[0].path),
+            "--calib-count", opts["calib_count"], "--select-count", opts["select_count"],
+            "--max-drop", opts["max_drop"], "--percentile", opts["percentile"]]
+    for _, node in _labels(env, "CALIB"):
+        argv += ["--calib", node.path]
+    limit = ":%d" % opts["eval_limit"] if opts["eval_limit"] else ""
+    for name, node in sorted(_labels(env, "EVAL")):
+        argv += ["--eval", "%s=%s%s" % (name, node.path, limit)]
+    return argv
+
+
+def generate(env):
+    env.SetDefault(QUANTCOMSTR="")
+    env["BUILDERS"]["Quantize"] = env.Builder(
+        action=pyaction.module_action("codegen.quantize", _argv, "$QUANTCOMSTR"),
+        emitter=_emitter)
+
+
+def exists(env):
+    return True

@@ -1,0 +1,213 @@
+"""codegen.quantize: post-training int8 quantization with measured mixed precision.
+
+Fast unit tests of the pieces, then the whole procedure on a small CTC-shaped
+network (random weights: the mechanics, not the accuracy, are under test; the
+released recognizer's numbers are in codegen/README.md and build/quant/)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from codegen_helpers import ROOT, export, paddle_seeded  # noqa: F401 (fixture)
+from codegen import quantize
+from codegen.errors import CodegenError
+
+
+def write_labels(folder, name, count, seed):
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    os.makedirs(os.path.join(folder, name), exist_ok=True)
+    lines = []
+    for i in range(count):
+        pixels = rng.integers(0, 256, size=(16, 40, 3), dtype=np.uint8)
+        rel = "%s/%03d.png" % (name, i)
+        Image.fromarray(pixels).save(os.path.join(folder, rel))
+        lines.append("%s\t%s" % (rel, "ab"[i % 2] * (1 + i % 3)))
+    path = os.path.join(folder, name + ".txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def test_split_limit():
+    assert quantize.split_limit("a/b.txt:30") == ("a/b.txt", 30)
+    assert quantize.split_limit("a/b.txt") == ("a/b.txt", None)
+    assert quantize.split_limit("c:/x.txt") == ("c:/x.txt", None)
+
+
+def test_images_are_taken_in_turn_from_each_file(tmp_path):
+    a = write_labels(str(tmp_path), "a", 3, 0)
+    b = write_labels(str(tmp_path), "b", 5, 1)
+    items = quantize.interleaved_images([a, b + ":4"])
+    names = [os.path.relpath(p, str(tmp_path)) for p, _ in items]
+    assert names == ["a/000.png", "b/000.png", "a/001.png", "b/001.png", "a/002.png",
+                     "b/002.png", "b/003.png"]
+
+
+def test_selection_keeps_the_fewest_sensitive_layers_fp32():
+    order = ["c0", "c1", "c2", "c3", "c4", "c5"]
+    # accuracy rises by 0.1 per fp32 layer up to 3, then stays
+    evaluate = lambda fp32: 0.6 + 0.1 * min(len(fp32), 3)  # noqa: E731
+    count, tried = quantize.select_fp32_layers(order, evaluate, 0.9, 0.0, lambda m: None)
+    assert count == 3
+    assert tried[3] == pytest.approx(0.9) and tried[2] < 0.9
+    count, _ = quantize.select_fp32_layers(order, evaluate, 0.9, 0.15, lambda m: None)
+    assert count == 2  # 0.8 is within 0.15 of 0.9
+    count, tried = quantize.select_fp32_layers(order, lambda fp32: 0.5, 0.9, 0.0, lambda m: None)
+    assert count is None  # even all but one layer fp32 is not good enough: said, not hidden
+    count, tried = quantize.select_fp32_layers(order, lambda fp32: 0.95, 0.9, 0.0, lambda m: None)
+    assert count == 0 and list(tried) == [0]
+
+
+def test_mean_kl_is_zero_for_equal_outputs_and_positive_otherwise():
+    p = np.full((4, 5), 0.2, np.float32)
+    q = np.array([[0.6, 0.1, 0.1, 0.1, 0.1]] * 4, np.float32)
+    assert quantize.mean_kl([p], [p]) == pytest.approx(0.0, abs=1e-6)
+    assert quantize.mean_kl([p], [q]) > 0.1
+
+
+@pytest.fixture(scope="module")
+def small_recognizer(tmp_path_factory):
+    """A CTC-shaped network (conv stem, depthwise + pointwise, a linear head,
+    softmax over 5 classes at 10 steps) as an inference model directory."""
+    import paddle
+    import paddle.nn as nn
+    paddle.seed(7)
+
+    class Net(nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2D(3, 8, 3, stride=2, padding=1)
+            self.bn = nn.BatchNorm2D(8)
+            self.dw = nn.Conv2D(8, 8, 3, padding=1, groups=8)
+            self.pw = nn.Conv2D(8, 16, 1)
+            self.pool = nn.AdaptiveAvgPool2D((1, 10))
+            self.fc = nn.Linear(16, 5)
+
+        def forward(self, x):
+            x = nn.functional.hardswish(self.bn(self.stem(x)))
+            x = nn.functional.relu(self.pw(self.dw(x)))
+            x = self.pool(x).squeeze(2).transpose([0, 2, 1])
+            return nn.functional.softmax(self.fc(x), axis=-1)
+
+    folder = tmp_path_factory.mktemp("small_rec")
+    model_dir = export(Net(), [1, 3, 16, 40], str(folder / "model"))
+    with open(os.path.join(model_dir, "dict.txt"), "w") as f:
+        f.write("a\nb\nc\n")
+    with open(os.path.join(model_dir, "meta.json"), "w") as f:
+        json.dump({"input_shape": [1, 3, 16, 40], "channel_order": "BGR", "num_classes": 5,
+                   "use_space_char": True}, f)
+    data = str(folder / "data")
+    return model_dir, write_labels(data, "calib", 14, 2), write_labels(data, "held", 6, 3)
+
+
+def quantized(small_recognizer, out, **kw):
+    model_dir, calib, held = small_recognizer
+    args = dict(calib=[calib], calib_count=8, select_count=6, sensitivity_count=3,
+                evals=["held=" + held], log=lambda m: None)
+    args.update(kw)
+    return quantize.run(model_dir, str(out), **args)
+
+
+def test_quantizes_every_layer_but_the_ones_selection_keeps(small_recognizer, tmp_path):
+    import onnx
+    from onnx import numpy_helper
+    report = quantized(small_recognizer, tmp_path / "q")
+    model = onnx.load(str(tmp_path / "q" / "model.qdq.onnx"))
+    layers = {entry["name"]: entry for entry in report["layers"]}
+    assert set(layers) == {n.name for n in model.graph.node if n.op_type in quantize.QUANTIZED_OPS}
+    assert len(layers) == 4  # stem (BN folded), depthwise, pointwise, the head
+    assert report["int8_layers"] + len(report["fp32_layers"]) == 4
+    assert {e["precision"] for e in layers.values()} <= {"int8", "fp32"}
+    assert all(e["kl"] >= 0 for e in layers.values())
+    # an int8 layer reads int8 weights through a DequantizeLinear; an fp32 one reads floats
+    producers = {o: n for n in model.graph.node for o in n.output}
+    inits = {i.name: i for i in model.graph.initializer}
+    for node in (n for n in model.graph.node if n.name in layers):
+        weight = producers.get(node.input[1])
+        if layers[node.name]["precision"] == "int8":
+            assert weight is not None and weight.op_type == "DequantizeLinear"
+            assert numpy_helper.to_array(inits[weight.input[0]]).dtype == np.int8
+        else:
+            assert weight is None or weight.op_type != "DequantizeLinear"
+    ev = report["evaluations"]["held"]
+    assert ev["count"] == 6 and 0.0 <= ev["same_text"] <= 1.0
+    assert report["calibration"]["count"] == 8 and report["selection"]["count"] == 6
+
+
+def test_a_generous_budget_quantizes_all_and_outputs_are_deterministic(small_recognizer, tmp_path):
+    first = quantized(small_recognizer, tmp_path / "a", max_drop=1.0)
+    second = quantized(small_recognizer, tmp_path / "b", max_drop=1.0)
+    assert first["fp32_layers"] == [] and first["int8_layers"] == 4
+    for name in quantize.OUTPUTS:
+        with open(str(tmp_path / "a" / name), "rb") as fa, open(str(tmp_path / "b" / name), "rb") as fb:
+            assert fa.read() == fb.read(), name
+
+
+def test_too_few_calibration_images_is_one_error(small_recognizer, tmp_path):
+    with pytest.raises(CodegenError, match="hold 14 images"):
+        quantized(small_recognizer, tmp_path / "q", calib_count=14)
+
+
+def test_cli_bad_input_is_one_line_and_leaves_nothing(small_recognizer, tmp_path):
+    model_dir, calib, _held = small_recognizer
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    out = tmp_path / "q"
+    out.mkdir()
+    (out / "model.qdq.onnx").write_bytes(b"stale")
+    proc = subprocess.run([sys.executable, "-m", "codegen.quantize", "--model-dir", model_dir,
+                           "--out", str(out), "--calib", str(empty)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert errors == ["quantize: error: label file %s has no entries" % empty]
+    assert not os.listdir(str(out))
+
+
+SCONSTRUCT = """
+import os
+env = Environment(ENV=os.environ.copy(), tools=[], PYTHON=%r)
+env.Replace(QUANTCOMSTR="QUANT-RUN $TARGET")
+env.Tool("quantize")
+m = %r
+q = env.Quantize("build/quant/model.qdq.onnx",
+                 [os.path.join(m, n) for n in ("inference.json", "inference.pdiparams", "meta.json", "dict.txt")],
+                 CALIB=[File(%r)], EVAL={"held": File(%r)},
+                 CALIB_COUNT=int(ARGUMENTS.get("count", 8)), SELECT_COUNT=6, EVAL_LIMIT=4)
+Default(q)
+"""
+
+
+def test_builder_reruns_for_its_inputs_only(small_recognizer, tmp_path):
+    from PIL import Image
+    model_dir, calib, held = small_recognizer
+    root = tmp_path / "proj"
+    root.mkdir()
+    for name in ("site_scons", "codegen", "model"):
+        os.symlink(os.path.join(ROOT, name), str(root / name))
+    (root / "SConstruct").write_text(SCONSTRUCT % (sys.executable, model_dir, calib, held))
+
+    def scons(*args):
+        proc = subprocess.run([sys.executable, "-m", "SCons", "-Q"] + list(args), cwd=str(root),
+                              capture_output=True, text=True, timeout=900)
+        return proc.returncode, proc.stdout + proc.stderr
+    rc, out = scons()
+    assert rc == 0 and out.count("QUANT-RUN") == 1, out
+    report = json.loads((root / "build" / "quant" / "report.json").read_text())
+    assert report["calibration"]["count"] == 8 and report["evaluations"]["held"]["count"] == 4
+    rc, out = scons()
+    assert rc == 0 and "QUANT-RUN" not in out, out  # no-op
+    rc, out = scons("count=7")
+    assert rc == 0 and out.count("QUANT-RUN") == 1, out  # an option
+    # a calibration image's pixels (the label file unchanged): its listed_images Value
+    image = os.path.join(os.path.dirname(calib), "calib", "000.png")
+    Image.fromarray(np.zeros((16, 40, 3), np.uint8)).save(image)
+    rc, out = scons("count=7")
+    assert rc == 0 and out.count("QUANT-RUN") == 1, out
+    rc, out = scons("count=7", "--tree=prune", "build/quant/model.qdq.onnx")
+    for dep in ("codegen/quantize.py", "codegen/frontend.py", "model/preprocess.py"):
+        assert dep in out, out
