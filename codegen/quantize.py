@@ -81,27 +81,23 @@ class Preprocessor:
     """Images as the model's input, as model.inference.Recognizer makes them."""
 
     def __init__(self, model_dir, shape):
-        from model.charset import Charset
-        meta_path = os.path.join(model_dir, "meta.json")
+        from model.errors import ModelError
+        from model.inference import describe
         try:
-            with open(meta_path, encoding="utf-8") as f:
-                self.meta = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise CodegenError("cannot read %s: %s" % (meta_path, exc))
+            self.meta, self.charset = describe(model_dir)
+        except ModelError as exc:
+            raise CodegenError(str(exc))
         self.shape = list(shape)
-        self.channel_order = self.meta.get("channel_order", "RGB")
-        self.charset = Charset.from_file(os.path.join(model_dir, "dict.txt"),
-                                         bool(self.meta.get("use_space_char", True)))
 
     def __call__(self, path):
         from model.errors import ModelError
-        from model.preprocess import decode_image, model_input
+        from model.inference import model_input_of
+        from model.preprocess import decode_image
         try:
             rgb = decode_image(path)
         except ModelError as exc:
             raise CodegenError("calibration/selection image: %s" % exc)
-        return model_input(rgb, self.shape[1:], self.channel_order,
-                           self.meta.get("mean", (0.5,) * 3), self.meta.get("std", (0.5,) * 3))[None]
+        return model_input_of(self.meta, rgb, self.shape[1:])[None]
 
     def text(self, probs):
         return self.charset.decode(probs.argmax(-1), probs.max(-1))[0]

@@ -47,33 +47,44 @@ def model_file(model_dir):
     raise ModelError("%s has no inference.json or inference.pdmodel" % model_dir)
 
 
+def describe(model_dir):
+    """(meta.json's dict, the Charset of dict.txt) of an inference model
+    directory, checked against each other (ModelError otherwise)."""
+    from .charset import Charset
+    meta_path = os.path.join(model_dir, "meta.json")
+    try:
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ModelError("cannot read %s: %s" % (meta_path, exc))
+    shape = meta.get("input_shape")
+    if not (isinstance(shape, list) and len(shape) == 4 and shape[1] == 3):
+        raise ModelError("%s: input_shape must be [1, 3, H, W], got %r" % (meta_path, shape))
+    charset = Charset.from_file(os.path.join(model_dir, "dict.txt"), bool(meta.get("use_space_char", True)))
+    charset.check_head(int(meta["num_classes"]), meta_path)
+    return meta, charset
+
+
+def model_input_of(meta, rgb, image_shape=None):
+    """An RGB uint8 image as the input of the model meta.json describes."""
+    from .preprocess import model_input
+    return model_input(rgb, image_shape or meta["input_shape"][1:], meta.get("channel_order", "RGB"),
+                       meta.get("mean", (0.5,) * 3), meta.get("std", (0.5,) * 3))
+
+
 class Recognizer:
     """A loaded inference model directory."""
 
     def __init__(self, model_dir):
-        from .charset import Charset
         self.model_dir = model_dir
-        meta_path = os.path.join(model_dir, "meta.json")
-        try:
-            with open(meta_path, encoding="utf-8") as f:
-                self.meta = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise ModelError("cannot read %s: %s" % (meta_path, exc))
-        shape = self.meta.get("input_shape")
-        if not (isinstance(shape, list) and len(shape) == 4 and shape[1] == 3):
-            raise ModelError("%s: input_shape must be [1, 3, H, W], got %r" % (meta_path, shape))
-        self.image_shape = shape[1:]
+        self.meta, self.charset = describe(model_dir)
+        self.image_shape = self.meta["input_shape"][1:]
         self.channel_order = self.meta.get("channel_order", "RGB")
         graph = model_file(model_dir)
-        self.charset = Charset.from_file(os.path.join(model_dir, "dict.txt"),
-                                         bool(self.meta.get("use_space_char", True)))
-        self.charset.check_head(int(self.meta["num_classes"]), meta_path)
         self.predictor = create_predictor(graph, os.path.join(model_dir, "inference.pdiparams"))
 
     def preprocess(self, rgb):
-        from .preprocess import model_input
-        return model_input(rgb, self.image_shape, self.channel_order,
-                           self.meta.get("mean", (0.5,) * 3), self.meta.get("std", (0.5,) * 3))
+        return model_input_of(self.meta, rgb, self.image_shape)
 
     def probabilities(self, rgb):
         """[T, classes] softmax output for one RGB uint8 image."""
