@@ -39,6 +39,9 @@ def main(argv=None):
                     help="fixed input shape, e.g. 1,3,48,320 (default: meta.json's "
                          "input_shape, else the model's own static shape)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--onnx", default=None,
+                    help="compile this ONNX file (the QDQ model of python -m codegen.quantize) "
+                         "instead of the model directory's Paddle model")
     ap.add_argument("--backend", choices=["c", "llvm-mve"], default="c")
     ap.add_argument("--schedule", choices=["best", "stock"], default="best")
     ap.add_argument("--toolchain-prefix", default="arm-none-eabi-",
@@ -56,7 +59,7 @@ def main(argv=None):
             shape = frontend.parse_shape(args.input_shape) if args.input_shape \
                 else frontend.meta_input_shape(args.model_dir)
             files, report = compiler.build(args.model_dir, shape, args.backend, args.schedule,
-                                           toolchain_prefix=args.toolchain_prefix)
+                                           toolchain_prefix=args.toolchain_prefix, onnx_file=args.onnx)
             compiler.write_outputs(args.out, files)
     except BaseException as err:
         clear_outputs(args.out)

@@ -96,7 +96,7 @@ def _pack_constants(g, packed):
 
 
 def build(model_dir, input_shape, backend="c", schedule="best",
-          toolchain_prefix=microkernels.PREFIX):
+          toolchain_prefix=microkernels.PREFIX, onnx_file=None):
     """-> (files {name: bytes}, report dict). The dict is report.json's content plus
     ``timing_seconds`` (wall clock, never written to a file). Raises CodegenError
     for user errors."""
@@ -105,7 +105,10 @@ def build(model_dir, input_shape, backend="c", schedule="best",
     if schedule not in ("best", "stock"):
         raise CodegenError("unknown schedule %r (best or stock)" % schedule)
     t0 = time.monotonic()
-    model, in_name, shape, _pred = frontend.load(model_dir, input_shape)
+    if onnx_file:  # the int8 QDQ model codegen.quantize made of model_dir's model
+        model, in_name, shape, _pred = frontend.load_onnx(onnx_file, input_shape)
+    else:
+        model, in_name, shape, _pred = frontend.load(model_dir, input_shape)
     t_front = time.monotonic()
     mod = graphmod.to_relax(model, in_name, shape)
     g = graphmod.extract(mod)

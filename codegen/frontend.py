@@ -340,6 +340,18 @@ def verify_conversion(model, in_name, shape, pred, seed=0):
     return diff
 
 
+def load_onnx(path, input_shape=None):
+    """An ONNX file the project made (codegen.quantize's QDQ model: static
+    shapes already) -> (ModelProto, input name, shape, None)."""
+    import onnx
+    try:
+        model = onnx.load(path)
+    except Exception as exc:
+        raise CodegenError("cannot read ONNX model %s: %s" % (path, str(exc).splitlines()[0]))
+    name, shape = pin_input_shape(model, input_shape)
+    return model, name, shape, None
+
+
 def load(model_dir, input_shape=None):
     """model_dir -> (onnx ModelProto with static shapes, input name, shape, paddle predictor)."""
     model_file, params_file = find_model_files(model_dir)

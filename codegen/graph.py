@@ -78,6 +78,9 @@ def to_relax(model, input_name, input_shape):
     except Exception as err:  # the importer reports op-specific failures
         raise CodegenError("Relax ONNX importer failed: %s"
                            % str(err).strip().splitlines()[-1]) from None
+    from . import qnn
+    if qnn.quantized(model):  # integer kernels for the int8 layers of a QDQ model
+        mod["main"] = qnn.fold_qdq(mod["main"])
     seq = tvm.transform.Sequential([getattr(relax.transform, p)() for p in RELAX_PASSES])
     return seq(mod)
 

@@ -238,6 +238,8 @@ GRAPH_OPTIONS = {
     "labels": ("", lambda key, raw, cwd: _label_file(key, _existing("file")(key, raw, cwd)),
                "`eval`: the PaddleOCR label file whose images to read"),
     "eval_images": ("0", _int_range(0, 65535), "`eval`: at most this many images (0: all)"),
+    "precision": ("fp32", _one_of("fp32", "int8"),
+                  "fp32, or int8: the quantized model of `quantize` (integer kernels for its int8 layers)"),
     "quant_images": ("200", _int_range(1, 5000),
                      "`quantize`: calibration images (rendered val and real train crops, in turn)"),
 }

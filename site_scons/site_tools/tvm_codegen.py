@@ -2,7 +2,10 @@
 
 Builders
   env.Codegen("build/codegen/rec/model.h", [inference.json|.pdmodel, inference.pdiparams
-              (, meta.json)], INPUT_SHAPE="1,3,48,320", BACKEND="c", SCHEDULE="best")
+              (, meta.json) (, model.qdq.onnx)], INPUT_SHAPE="1,3,48,320", BACKEND="c",
+              SCHEDULE="best")
+      (with a .onnx source -- codegen.quantize's int8 QDQ model -- that file is
+      compiled, its int8 layers as integer kernels: codegen/qnn.py)
       -> model.h, model.c, kernels.c (BACKEND=c) or kernels.o (BACKEND=llvm-mve),
          weights.bin, report.json, all in the target's folder and all declared,
          so the firmware can depend on any of them by name.
@@ -43,6 +46,11 @@ def _model_sources(source):
             and os.path.basename(s.path).startswith("inference.")]
 
 
+def _onnx_sources(source):
+    """The QDQ model of codegen.quantize, when the int8 build compiles it."""
+    return [s for s in source if s.__class__.__name__ == "File" and s.path.endswith(".onnx")]
+
+
 def _emitter(target, source, env):
     opts = _options(env)
     if opts["backend"] not in OUTPUTS:
@@ -67,6 +75,8 @@ def _argv(target, source, env):
             "--backend", opts["backend"], "--schedule", opts["schedule"]]
     if opts["input_shape"]:
         argv += ["--input-shape", opts["input_shape"]]
+    for onnx_file in _onnx_sources(source)[:1]:
+        argv += ["--onnx", onnx_file.path]
     if "toolchain_prefix" in opts:
         argv += ["--toolchain-prefix", opts["toolchain_prefix"]]
     return argv

@@ -212,3 +212,53 @@ def test_builder_reruns_for_its_inputs_only(small_recognizer, tmp_path):
     rc, out = scons("count=7", "--tree=prune", "build/quant/model.qdq.onnx")
     for dep in ("codegen/quantize.py", "codegen/frontend.py", "model/preprocess.py"):
         assert dep in out, out
+
+
+# ---------------------------------------------------------------------------
+# codegen.qnn: the QDQ model as integer kernels
+# ---------------------------------------------------------------------------
+def test_fixed_point_multipliers():
+    from codegen import qnn
+    real = np.array([0.75, 0.5, 1e-3, 3.1e-5, 0.999999])
+    mult, shift = qnn.quant_multiplier(real)
+    assert np.all(mult >= 1 << 30) and np.all(mult < 1 << 31)
+    assert np.allclose(mult * 2.0 ** -shift, real, rtol=2 ** -30)
+    mult, shift = qnn.quant_multiplier(np.array([1e-30]))  # an all-zero channel
+    assert mult[0] == 0 and shift[0] == 1
+
+
+def test_requantization_rounds_to_nearest():
+    from codegen import qnn
+    rng = np.random.default_rng(0)
+    acc = rng.integers(-2 ** 20, 2 ** 20, size=(64, 8))
+    real = rng.uniform(1e-5, 1e-3, size=8)
+    got = qnn.requantize_reference(acc, real, zy=-3).astype(np.int64)
+    exact = np.clip(-3 + np.floor(acc * real + 0.5), -128, 127)
+    assert np.abs(got - exact).max() <= 1  # the 31-bit multiplier: a tie may go either way
+    assert (got == exact).mean() > 0.99
+
+
+def test_int8_kernels_match_onnxruntime_on_the_host(small_recognizer, tmp_path):
+    """The QDQ model through codegen (C backend, host gcc) reads what onnxruntime
+    reads; int8 tensors between the kernels, int8 weights in the blob."""
+    import onnx
+    from codegen import check, compiler
+    model_dir = small_recognizer[0]
+    quantized(small_recognizer, tmp_path / "q", max_drop=1.0)  # every layer int8
+    qdq = str(tmp_path / "q" / "model.qdq.onnx")
+    files, report = compiler.build(model_dir, None, backend="c", onnx_file=qdq)
+    compiler.write_outputs(str(tmp_path / "gen"), files)
+    kernels = report["kernels"]
+    convs = [k for k in kernels if "conv2d" in k["kernel"] or "matmul" in k["kernel"]]
+    assert len(convs) == 4
+    for k in convs:  # int8 activations in, int8 weights, int8 (or the float head) out
+        assert [i["dtype"] for i in k["inputs"][:2]] == ["int8", "int8"], k
+    assert sum(k["output"]["dtype"] == "int8" for k in convs) >= 2
+    assert "int8_t" in files["kernels.c"].decode() and "int32_t" in files["kernels.c"].decode()
+    inputs = np.random.default_rng(1).uniform(-1, 1, size=[3, 1, 3, 16, 40]).astype(np.float32)
+    ref = check.ort_reference(onnx.load(qdq), "x", inputs)
+    with __import__("tempfile").TemporaryDirectory() as work:
+        exe = check.build_host(str(tmp_path / "gen"), work)
+        ours = check.run_host(exe, inputs, ref.shape[1:], work)
+    diff, same_argmax = check.compare(ours, ref)
+    assert same_argmax and diff < 1e-3, diff

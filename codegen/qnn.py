@@ -1,0 +1,176 @@
+"""Integer kernels from a QDQ model: DequantizeLinear -> Conv/MatMul -> QuantizeLinear
+folded into int8 operations with int32 accumulation.
+
+TVM 0.27's Relax ONNX importer reads a QDQ model (codegen.quantize's output) as
+float operations between ``R.dequantize`` and ``R.quantize``; compiled as is, it
+would compute in float on dequantized weights (FoldConstant turns them back into
+float constants).  ``fold_qdq`` rewrites, before legalization, the three forms
+onnxruntime's quantizer produces:
+
+- ``quantize(conv2d(dequantize(x), dequantize(W)) + reshape(dequantize(b)))``
+- ``quantize(matmul(dequantize(x), dequantize(W)) + dequantize(b))``  (Gemm)
+- ``quantize(matmul(dequantize(a), dequantize(c)))``  (two activations: attention)
+
+into ``conv2d``/``matmul`` on the int8 tensors with ``out_dtype=int32``, the input
+zero point handled exactly (convolutions pad with it explicitly, and
+``sum((x - zx) * w) = sum(x * w) - zx * sum(w)`` moves into the int32 bias; the
+activation x activation product centres both operands in int16), then a
+per-channel fixed-point requantization:
+
+    y = clamp(zy + ((acc * M + 2^(s-1)) >> s), -128, 127)
+
+with ``M`` in [2^30, 2^31) and ``s`` from ``sx * sw / sy = M * 2^-s`` (one
+rounding, half away from zero for positive and towards +inf at ties for
+negative values: an arithmetic shift, as TFLM's single-rounding mode). The
+int8 tensors between kernels are then what the memory planner sees (a quarter
+of the fp32 arena); what stays between a ``dequantize`` and a ``quantize``
+(activations, residual additions, layer norm, softmax) still computes in float
+inside the fused kernels, reading and writing int8.
+"""
+import numpy as np
+
+
+def quantized(model):
+    """True when an ONNX model holds QuantizeLinear/DequantizeLinear nodes."""
+    return any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node)
+
+
+def _value(const):
+    """A Relax constant's array (TVM 0.27: tvm.ir.GenericConst, array in .value)."""
+    return np.asarray(const.value.numpy())
+
+
+def quant_multiplier(real):
+    """real multipliers (array) -> (M, s) int64 arrays with real = M * 2^-s,
+    M in [2^30, 2^31)."""
+    real = np.asarray(real, np.float64)
+    if np.any(real <= 0):
+        raise ValueError("requantization scales must be positive")
+    mant, exp = np.frexp(real)  # real = mant * 2^exp, mant in [0.5, 1)
+    mult = np.round(mant * (1 << 31)).astype(np.int64)
+    carry = mult == (1 << 31)
+    mult = np.where(carry, 1 << 30, mult)
+    exp = exp + carry
+    shift = (31 - exp).astype(np.int64)
+    if np.any(shift < 1):
+        raise ValueError("requantization scale %g >= 2^30: not a scale a calibrated model has"
+                         % real.max())
+    # A channel whose weights are (nearly) all zero gets a tiny weight scale; its
+    # output is the zero point whatever the multiplier: write it as 0 >> 1.
+    tiny = shift > 62
+    return np.where(tiny, 0, mult), np.where(tiny, 1, shift)
+
+
+def requantize_reference(acc, real, zy=0):
+    """numpy reference of the requantization above (int32 acc, per-channel real
+    multipliers broadcast against acc) -> int8."""
+    mult, shift = quant_multiplier(real)
+    acc = np.asarray(acc, np.int64)
+    return np.clip(zy + ((acc * mult + (np.int64(1) << (shift - 1))) >> shift), -128, 127).astype(np.int8)
+
+
+def _requantize(acc, real, zy, shape):
+    from tvm import relax
+    mult, shift = quant_multiplier(real)
+
+    def const(a):
+        return relax.const(np.asarray(a, np.int64).reshape(shape), "int64")
+    wide = relax.op.multiply(relax.op.astype(acc, "int64"), const(mult))
+    rounded = relax.op.right_shift(relax.op.add(wide, const(np.int64(1) << (shift - 1))), const(shift))
+    y = relax.op.clip(relax.op.add(rounded, relax.const(int(zy), "int64")), -128, 127)
+    return relax.op.astype(y, "int8")
+
+
+def _int8(array, what):
+    if array.dtype != np.int8:
+        raise ValueError("%s is %s, the integer kernels take int8" % (what, array.dtype))
+    return array
+
+
+def fold_qdq(func):
+    """The Relax function with every matched QDQ conv/matmul as integer ops."""
+    from tvm import relax
+    from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
+
+    def dq(x=None):
+        return is_op("relax.dequantize")(x if x is not None else wildcard(), is_const(), is_const())
+
+    # conv2d(dq(x), dq(W)) + reshape(dq(b)) -> quantize
+    x, w, b = wildcard(), is_const(), is_const()
+    dqx, dqw, dqb = dq(x), dq(w), dq(b)
+    conv = is_op("relax.nn.conv2d")(dqx, dqw)
+    q_conv = is_op("relax.quantize")(is_op("relax.add")(conv, is_op("relax.reshape")(dqb, wildcard())),
+                                     is_const(), is_const())
+
+    def scales(m, node):
+        call = m[node]
+        return _value(call.args[1]).astype(np.float64), _value(call.args[2]).astype(np.int64)
+
+    def on_conv(expr, m):
+        sx, zx = scales(m, dqx)
+        sw, _ = scales(m, dqw)
+        qcall = m[q_conv]
+        sy, zy = _value(qcall.args[1]).astype(np.float64), int(_value(qcall.args[2]))
+        if sx.size != 1 or sy.size != 1:
+            return expr  # per-channel activations: not a form the quantizer makes
+        weight = _int8(_value(m[w]), "a convolution weight")
+        bias = _value(m[b]).astype(np.int64).reshape(-1)
+        attrs = m[conv].attrs
+        channels = weight.shape[0]
+        zx = int(zx.reshape(-1)[0])
+        data = m[x]
+        top, left, bottom, right = [int(p) for p in attrs.padding]
+        if top or left or bottom or right:
+            # padded taps read the zero point: real 0, as in the float convolution
+            data = relax.op.nn.pad(data, [0, 0, 0, 0, top, bottom, left, right], "constant", float(zx))
+        acc = relax.op.nn.conv2d(data, relax.const(weight, "int8"), strides=attrs.strides,
+                                 padding=[0, 0, 0, 0], dilation=attrs.dilation, groups=attrs.groups,
+                                 out_dtype="int32")
+        bias = bias - zx * weight.reshape(channels, -1).astype(np.int64).sum(1)
+        acc = relax.op.add(acc, relax.const(bias.astype(np.int32).reshape(1, channels, 1, 1), "int32"))
+        real = float(sx.reshape(-1)[0]) * np.broadcast_to(sw.reshape(-1), (channels,)) / float(sy)
+        return _requantize(acc, real, zy, (1, channels, 1, 1))
+    func = rewrite_call(q_conv, on_conv, func)
+
+    # matmul(dq(x), dq(W)) + dq(b) -> quantize  (Gemm: W is [K, N])
+    x2, w2, b2 = wildcard(), is_const(), is_const()
+    dqx2, dqw2 = dq(x2), dq(w2)
+    q_gemm = is_op("relax.quantize")(is_op("relax.add")(is_op("relax.matmul")(dqx2, dqw2), dq(b2)),
+                                     is_const(), is_const())
+
+    def on_gemm(expr, m):
+        sx, zx = scales(m, dqx2)
+        sw, _ = scales(m, dqw2)
+        qcall = m[q_gemm]
+        sy, zy = _value(qcall.args[1]).astype(np.float64), int(_value(qcall.args[2]))
+        weight = _int8(_value(m[w2]), "a matmul weight")
+        if sx.size != 1 or sy.size != 1 or weight.ndim != 2:
+            return expr
+        n = weight.shape[1]
+        zx = int(zx.reshape(-1)[0])
+        acc = relax.op.matmul(m[x2], relax.const(weight, "int8"), out_dtype="int32")
+        bias = _value(m[b2]).astype(np.int64).reshape(-1) - zx * weight.astype(np.int64).sum(0)
+        acc = relax.op.add(acc, relax.const(bias.astype(np.int32), "int32"))
+        real = float(sx.reshape(-1)[0]) * np.broadcast_to(sw.reshape(-1), (n,)) / float(sy)
+        return _requantize(acc, real, zy, (n,))
+    func = rewrite_call(q_gemm, on_gemm, func)
+
+    # matmul(dq(a), dq(c)) -> quantize: both activations, per-tensor scales
+    a, c = wildcard(), wildcard()
+    dqa, dqc = dq(a), dq(c)
+    q_mm = is_op("relax.quantize")(is_op("relax.matmul")(dqa, dqc), is_const(), is_const())
+
+    def on_matmul(expr, m):
+        sa, za = scales(m, dqa)
+        sc, zc = scales(m, dqc)
+        qcall = m[q_mm]
+        sy, zy = _value(qcall.args[1]).astype(np.float64), int(_value(qcall.args[2]))
+        if sa.size != 1 or sc.size != 1 or sy.size != 1:
+            return expr
+
+        def centred(t, z):
+            return relax.op.subtract(relax.op.astype(t, "int16"), relax.const(int(z.reshape(-1)[0]), "int16"))
+        acc = relax.op.matmul(centred(m[a], za), centred(m[c], zc), out_dtype="int32")
+        real = np.array([float(sa.reshape(-1)[0]) * float(sc.reshape(-1)[0]) / float(sy)])
+        return _requantize(acc, real, zy, (1,))
+    return rewrite_call(q_mm, on_matmul, func)
