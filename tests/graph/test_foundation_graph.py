@@ -62,6 +62,7 @@ def test_bad_settings_are_one_line_and_nonzero(tree):
                         (["test_images=3", "test_shards=4"], "every shard needs an image"),
                         (["labels=missing.txt"], "labels=missing.txt: no such file"),
                         (["real_val=svt"], "expected SOURCE=all|COUNT|FRACTION"),
+                        (["precision=int4"], "must be one of fp32, int8"),
                         (["config=model/configs/en_PP-OCRv3_rec.yml"], "go together")]:
         rc, out = tree.scons("deploy", *args, check=False)
         assert rc == 2, out

@@ -50,6 +50,20 @@ def test_editing_codegen_reruns_tvm_but_not_the_model(built_tree):
     assert "TVM" in kinds(out) and not kinds(out) & {"EXPORT", "TRAIN", "RENDER"}, out
 
 
+def test_int8_is_a_branch_of_its_own(built_tree):
+    """precision=int8 adds the quantize step (calibrated on the rendered val split, which
+    deploy alone does not render) and an int8 codegen folder, reusing the exported
+    model; the fp32 build stays up to date (a dry run: quantizing the real
+    model takes half an hour, codegen/README.md has its numbers)."""
+    rc, out = built_tree.scons("-n", "deploy", "precision=int8", *V3)
+    steps = actions(out)
+    assert "QUANT build/quant/en_PP-OCRv3_rec/model.qdq.onnx" in steps, out
+    assert "TVM build/codegen/en_PP-OCRv3_rec-int8-llvm-mve-best/model.h" in steps, out
+    assert not kinds(out) & {"EXPORT", "TRAIN"}, out  # (RENDER: the val split calibrates)
+    rc, out = built_tree.scons("deploy", *V3)
+    assert actions(out) == [], out
+
+
 def _text_line(output):
     return next(line for line in output.splitlines() if line.startswith("text: "))
 
