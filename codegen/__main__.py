@@ -30,8 +30,8 @@ def stdout_to_stderr():
 
 def main(argv=None):
     # First of all: a signal during the heavy imports below is one line too.
-    from model.errors import Interrupted, guard_signals, interrupted_exit, received
-    from .errors import CodegenError, clear_outputs
+    from model.errors import guard_signals
+    from .errors import ALL_OUTPUTS, run_step
     guard_signals()
     ap = argparse.ArgumentParser(prog="python -m codegen", description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", required=True)
@@ -52,7 +52,8 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="No ccache found")
     # TVM's ONNX importer warns once per value_info without a shape: harmless.
     warnings.filterwarnings("ignore", message="Field 'shape' of 'type' is required")
-    try:
+
+    def compile_model():
         guard_signals(paddle=True)  # paddle2onnx reads the model with Paddle: its handlers, then ours
         from . import compiler, frontend
         with stdout_to_stderr():
@@ -61,19 +62,10 @@ def main(argv=None):
             files, report = compiler.build(args.model_dir, shape, args.backend, args.schedule,
                                            toolchain_prefix=args.toolchain_prefix, onnx_file=args.onnx)
             compiler.write_outputs(args.out, files)
-    except BaseException as err:
-        clear_outputs(args.out)
-        # A signal raised inside a TVM callback comes back as another exception
-        # (tvm_ffi turns it into a RuntimeError): the recorded signal decides.
-        if received() or isinstance(err, (Interrupted, KeyboardInterrupt)):
-            return interrupted_exit("codegen")
-        if isinstance(err, CodegenError):
-            print("codegen: error: %s" % err, file=sys.stderr)
-            return 2
-        raise
-    if received():  # after the outputs were installed: take them back
-        clear_outputs(args.out)
-        return interrupted_exit("codegen")
+        return report
+    rc, report = run_step("codegen", args.out, ALL_OUTPUTS, compile_model)
+    if rc:
+        return rc
     t = report["totals"]
     print("codegen: %d kernel calls, %d MACs, arena %d B (lower bound %d), weights %d B"
           % (t["kernel_calls"], t["macs"], t["arena_bytes"], t["peak_live_lower_bound"],

@@ -237,10 +237,7 @@ def write_outputs(out_dir, files):
     """Replace the output directory's files all at once: stale outputs are
     removed first, new ones are renamed into place from a sibling temp dir."""
     os.makedirs(out_dir, exist_ok=True)
-    for name in ALL_OUTPUTS:
-        path = os.path.join(out_dir, name)
-        if os.path.exists(path):
-            os.remove(path)
+    clear_outputs(out_dir)
     tmp = tempfile.mkdtemp(prefix=".codegen-", dir=out_dir)
     try:
         for name in sorted(files):
@@ -251,10 +248,7 @@ def write_outputs(out_dir, files):
         for name in sorted(files):
             os.replace(os.path.join(tmp, name), os.path.join(out_dir, name))
     except BaseException:
-        for name in ALL_OUTPUTS:
-            path = os.path.join(out_dir, name)
-            if os.path.exists(path):
-                os.remove(path)
+        clear_outputs(out_dir)
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -12,11 +12,36 @@ OUTPUTS = {"c": ("kernels.c", "model.c", "model.h", "weights.bin", "report.json"
 ALL_OUTPUTS = sorted(set(OUTPUTS["c"]) | set(OUTPUTS["llvm-mve"]))
 
 
-def clear_outputs(out_dir):
-    for name in ALL_OUTPUTS:
+def clear_outputs(out_dir, names=ALL_OUTPUTS):
+    for name in names:
         path = os.path.join(out_dir, name)
         if os.path.exists(path):
             os.remove(path)
+
+
+def run_step(prog, out_dir, names, body):
+    """Run ``body()`` -> (exit code, its result or None).  On any failure the
+    step's outputs ``names`` in ``out_dir`` are removed; a CodegenError is one
+    ``<prog>: error:`` line and exit 2; a signal (also one that arrived after
+    body returned) exits 128 + signal with one line and nothing left."""
+    import sys
+    from model.errors import Interrupted, interrupted_exit, received
+    try:
+        result = body()
+    except BaseException as err:
+        clear_outputs(out_dir, names)
+        # A signal raised inside a TVM callback comes back as another exception
+        # (tvm_ffi turns it into a RuntimeError): the recorded signal decides.
+        if received() or isinstance(err, (Interrupted, KeyboardInterrupt)):
+            return interrupted_exit(prog), None
+        if isinstance(err, CodegenError):
+            print("%s: error: %s" % (prog, err), file=sys.stderr)
+            return 2, None
+        raise
+    if received():  # after the outputs were installed: take them back
+        clear_outputs(out_dir, names)
+        return interrupted_exit(prog), None
+    return 0, result
 
 
 class CodegenError(Exception):

@@ -77,7 +77,8 @@ def _requantize(acc, real, zy, shape):
         return relax.const(np.asarray(a, np.int64).reshape(shape), "int64")
     wide = relax.op.multiply(relax.op.astype(acc, "int64"), const(mult))
     rounded = relax.op.right_shift(relax.op.add(wide, const(np.int64(1) << (shift - 1))), const(shift))
-    y = relax.op.clip(relax.op.add(rounded, relax.const(int(zy), "int64")), -128, 127)
+    zy = int(np.asarray(zy).reshape(-1)[0])
+    y = relax.op.clip(relax.op.add(rounded, relax.const(zy, "int64")), -128, 127)
     return relax.op.astype(y, "int8")
 
 
@@ -103,14 +104,14 @@ def fold_qdq(func):
                                      is_const(), is_const())
 
     def scales(m, node):
+        """(scale, zero point) arrays of a matched dequantize or quantize call."""
         call = m[node]
         return _value(call.args[1]).astype(np.float64), _value(call.args[2]).astype(np.int64)
 
     def on_conv(expr, m):
         sx, zx = scales(m, dqx)
         sw, _ = scales(m, dqw)
-        qcall = m[q_conv]
-        sy, zy = _value(qcall.args[1]).astype(np.float64), int(_value(qcall.args[2]))
+        sy, zy = scales(m, q_conv)
         if sx.size != 1 or sy.size != 1:
             return expr  # per-channel activations: not a form the quantizer makes
         weight = _int8(_value(m[w]), "a convolution weight")
@@ -141,8 +142,7 @@ def fold_qdq(func):
     def on_gemm(expr, m):
         sx, zx = scales(m, dqx2)
         sw, _ = scales(m, dqw2)
-        qcall = m[q_gemm]
-        sy, zy = _value(qcall.args[1]).astype(np.float64), int(_value(qcall.args[2]))
+        sy, zy = scales(m, q_gemm)
         weight = _int8(_value(m[w2]), "a matmul weight")
         if sx.size != 1 or sy.size != 1 or weight.ndim != 2:
             return expr
@@ -163,8 +163,7 @@ def fold_qdq(func):
     def on_matmul(expr, m):
         sa, za = scales(m, dqa)
         sc, zc = scales(m, dqc)
-        qcall = m[q_mm]
-        sy, zy = _value(qcall.args[1]).astype(np.float64), int(_value(qcall.args[2]))
+        sy, zy = scales(m, q_mm)
         if sa.size != 1 or sc.size != 1 or sy.size != 1:
             return expr
 

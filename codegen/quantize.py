@@ -40,7 +40,7 @@ import os
 
 import numpy as np
 
-from .errors import CodegenError
+from .errors import CodegenError, clear_outputs, run_step
 
 OUTPUTS = ("model.qdq.onnx", "report.json")
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
@@ -77,16 +77,17 @@ def split_limit(spec):
 
 
 class Preprocessor:
-    """Images as the model's input, as model.inference.Recognizer makes them."""
+    """Images as the model's input, as model.inference.Recognizer makes them, at
+    ``shape`` (default: meta.json's input_shape)."""
 
-    def __init__(self, model_dir, shape):
+    def __init__(self, model_dir, shape=None):
         from model.errors import ModelError
         from model.inference import describe
         try:
             self.meta, self.charset = describe(model_dir)
         except ModelError as exc:
             raise CodegenError(str(exc))
-        self.shape = list(shape)
+        self.shape = list(shape or self.meta["input_shape"])
 
     def __call__(self, path):
         from model.errors import ModelError
@@ -133,7 +134,6 @@ class Quantizer:
         self.fp32_path, self.input_name = fp32_path, input_name
         self.calib_batches, self.percentile = calib_batches, percentile
         self.cache = os.path.join(workdir, "calibration.json")
-        self.workdir = workdir
 
     def _reader(self):
         from onnxruntime.quantization import CalibrationDataReader
@@ -219,10 +219,14 @@ def select_fp32_layers(order, evaluate, fp32_acc, max_drop, log):
 def run(model_dir, out_dir, calib, calib_count=200, select_count=300, sensitivity_count=64,
         max_drop=0.005, percentile=99.99, evals=(), shape=None, log=print):
     import tempfile
-    from . import frontend
     from model.files import write_atomic
-    shape = shape or frontend.meta_input_shape(model_dir)
-    prep = Preprocessor(model_dir, shape or [1, 3, 48, 320])
+    prep = Preprocessor(model_dir, shape)
+    held_out = {}  # checked before the half hour of work below
+    for spec in evals:
+        name, _, files = spec.partition("=")
+        if not name or not files:
+            raise CodegenError("--eval %r: expected NAME=LABELS[:N]" % spec)
+        held_out[name] = interleaved_images([files])
     items = interleaved_images(calib)
     if calib_count < 1:
         raise CodegenError("calibration count must be at least 1")
@@ -233,8 +237,7 @@ def run(model_dir, out_dir, calib, calib_count=200, select_count=300, sensitivit
     select_items = items[calib_count:calib_count + select_count]
     with tempfile.TemporaryDirectory(prefix="quantize-") as work:
         fp32_path = os.path.join(work, "fp32.onnx")
-        input_name, shape = prepare_fp32(model_dir, shape, fp32_path)
-        prep.shape = list(shape)
+        input_name, _ = prepare_fp32(model_dir, prep.shape, fp32_path)
         calib_x = [prep(p) for p, _ in calib_items]
         select_x = [prep(p) for p, _ in select_items]
         select_labels = [l for _, l in select_items]
@@ -275,11 +278,7 @@ def run(model_dir, out_dir, calib, calib_count=200, select_count=300, sensitivit
         q.quantize(int8_layers, qdq_path)
 
         evaluations = {}
-        for spec in evals:
-            name, _, files = spec.partition("=")
-            if not name or not files:
-                raise CodegenError("--eval %r: expected NAME=LABELS[:N]" % spec)
-            ev = interleaved_images([files])
+        for name, ev in held_out.items():
             ev_x = [prep(p) for p, _ in ev]
             labels = [l for _, l in ev]
             evaluations[name] = compare(run_all(fp32_path, input_name, ev_x),
@@ -339,7 +338,7 @@ def _recorded(spec):
 def main(argv=None):
     import argparse
     import sys
-    from model.errors import Interrupted, guard_signals, interrupted_exit, received
+    from model.errors import guard_signals
     guard_signals()
     ap = argparse.ArgumentParser(prog="python -m codegen.quantize", description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", required=True)
@@ -355,39 +354,25 @@ def main(argv=None):
     ap.add_argument("--eval", action="append", default=[], metavar="NAME=LABELS[:N]")
     ap.add_argument("--input-shape", default=None)
     args = ap.parse_args(argv)
-    _clear(args.out)
-    try:
+    clear_outputs(args.out, OUTPUTS)
+
+    def quantize_model():
         guard_signals(paddle=True)  # paddle2onnx reads the model with Paddle: its handlers, then ours
         from . import frontend
         from .__main__ import stdout_to_stderr
         with stdout_to_stderr():
             shape = frontend.parse_shape(args.input_shape) if args.input_shape else None
-            report = run(args.model_dir, args.out, args.calib, args.calib_count, args.select_count,
-                         args.sensitivity_count, args.max_drop, args.percentile, args.eval, shape,
-                         log=lambda m: print(m, file=sys.stderr, flush=True))
-    except BaseException as err:
-        _clear(args.out)
-        if received() or isinstance(err, (Interrupted, KeyboardInterrupt)):
-            return interrupted_exit("quantize")
-        if isinstance(err, CodegenError):
-            print("quantize: error: %s" % err, file=sys.stderr)
-            return 2
-        raise
-    if received():
-        _clear(args.out)
-        return interrupted_exit("quantize")
+            return run(args.model_dir, args.out, args.calib, args.calib_count, args.select_count,
+                       args.sensitivity_count, args.max_drop, args.percentile, args.eval, shape,
+                       log=lambda m: print(m, file=sys.stderr, flush=True))
+    rc, report = run_step("quantize", args.out, OUTPUTS, quantize_model)
+    if rc:
+        return rc
     print("quantize: %d layers int8, %d fp32 (%s); %s" % (
         report["int8_layers"], len(report["fp32_layers"]), ", ".join(report["fp32_layers"]) or "none",
         "; ".join("%s int8 %.4f vs fp32 %.4f" % (k, v["int8"]["word_acc"], v["fp32"]["word_acc"])
                   for k, v in sorted(report["evaluations"].items())) or "no --eval"))
     return 0
-
-
-def _clear(out_dir):
-    for name in OUTPUTS:
-        path = os.path.join(out_dir, name)
-        if os.path.exists(path):
-            os.remove(path)
 
 
 if __name__ == "__main__":
