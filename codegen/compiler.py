@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 
-from . import emit, frontend, graph as graphmod, lower, microkernels, planner, schedule as schedmod
+from . import emit, frontend, graph as graphmod, lower, microkernels, planner, qnn, schedule as schedmod
 from .errors import ALL_OUTPUTS, OUTPUTS, CodegenError, clear_outputs  # noqa: F401 (re-exported)
 # A kernel's local arrays (accumulator rows, padded input rows) live on the
 # stack; any array bigger than this moves to the arena as a scratch tensor.
@@ -114,7 +114,8 @@ def build(model_dir, input_shape, backend="c", schedule="best",
     g = graphmod.extract(mod)
     t_relax = time.monotonic()
 
-    used = sorted({c.kernel for c in g.calls})
+    used = sorted({c.kernel for c in g.calls if not c.library})
+    library = sorted({c.kernel for c in g.calls if c.library})
     const_params = _const_params(g)
     packed = {k: {} for k in used}
     funcs = {k: schedmod.schedule(g.funcs[k], schedule, partition_padding=(backend == "c"),
@@ -130,7 +131,8 @@ def build(model_dir, input_shape, backend="c", schedule="best",
     symbols = {emit.KERNEL_PREFIX + k: f for k, f in funcs.items()}
     n_inputs = {}
     for c in g.calls:
-        n_inputs[emit.KERNEL_PREFIX + c.kernel] = c.num_inputs
+        if not c.library:
+            n_inputs[emit.KERNEL_PREFIX + c.kernel] = c.num_inputs
     c_src = lower.build_c(symbols)
     hogs = _stack_hogs(c_src, STACK_LIMIT_BYTES)
     if hogs:  # fall back to arena scratch for what the schedule left behind
@@ -140,7 +142,10 @@ def build(model_dir, input_shape, backend="c", schedule="best",
         symbols = {emit.KERNEL_PREFIX + k: f for k, f in funcs.items()}
         c_src = lower.build_c(symbols)
     kernels_c, signatures = emit.clean_kernels_c(c_src, n_inputs)
+    signatures.update(emit.library_signatures(g))
+    library_sources = [qnn.LIBRARY[k] for k in library]
     stack = {k: sum(v) for k, v in _stack_arrays(c_src).items()}
+    stack.update({k: qnn.LIBRARY_STACK_BYTES[k] for k in library})
     for k, c in enumerate(g.calls):
         for j, (shp, dt) in enumerate(scratch.get(c.kernel, [])):
             name = "scratch%d_%d" % (k, j)
@@ -149,13 +154,15 @@ def build(model_dir, input_shape, backend="c", schedule="best",
             c.args.append(name)
     files = {}
     if backend == "c":
-        files["kernels.c"] = kernels_c.encode()
+        files["kernels.c"] = emit.with_library(kernels_c, library_sources).encode()
     else:
         with tempfile.TemporaryDirectory() as tmp:
             obj = os.path.join(tmp, "kernels.o")
             lower.build_llvm_object(symbols, obj)
             if microkernels.used(c_src):
                 microkernels.link_into(obj, toolchain_prefix)
+            if library_sources:
+                microkernels.link_into(obj, toolchain_prefix, library_sources)
             with open(obj, "rb") as f:
                 files["kernels.o"] = f.read()
     t_kernels = time.monotonic()
@@ -206,7 +213,7 @@ def _report(g, offsets, const_offsets, intervals, arena, bound, relax_plan, orde
             d = {"tensor": name, "shape": g.tensors[name].shape, "dtype": g.tensors[name].dtype}
             d.update(_where(g, name, offsets, const_offsets))
             return d
-        kernels.append({"index": k, "kernel": emit.KERNEL_PREFIX + c.kernel, "ops": c.ops,
+        kernels.append({"index": k, "kernel": c.symbol, "ops": c.ops,
                         "macs": c.macs,
                         "inputs": [desc(n) for n in c.args[:c.num_inputs]],
                         "output": desc(c.args[c.num_inputs]),

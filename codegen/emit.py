@@ -80,7 +80,32 @@ def clean_kernels_c(tvm_source, num_inputs):
 
 
 def prototype(name, types):
-    return "int32_t %s(%s);" % (name, ", ".join("%s restrict" % t for t in types))
+    return "int32_t %s(%s);" % (name, ", ".join("%s restrict" % t if t.endswith("*") else t
+                                                 for t in types))
+
+
+def library_signatures(graph):
+    """{symbol: parameter C types} of the library kernels (codegen/ukernels)
+    the graph calls: its tensors as pointers, then int32_t parameters."""
+    out = {}
+    for c in graph.calls:
+        if c.library:
+            types = ["%s%s*" % ("const " if j < c.num_inputs else "", C_TYPES[graph.tensors[n].dtype])
+                     for j, n in enumerate(c.args)]
+            out[c.symbol] = types + ["int32_t"] * len(c.params)
+    return out
+
+
+def with_library(kernels_c, sources):
+    """kernels.c with the library kernels' C sources appended (the C backend's
+    kernels.c stays one self-contained file)."""
+    import os
+    from .microkernels import SOURCE_DIR
+    parts = [kernels_c]
+    for name in sources:
+        with open(os.path.join(SOURCE_DIR, name), encoding="utf-8") as f:
+            parts.append("\n/* ---- codegen/ukernels/%s ---- */\n%s" % (name, f.read()))
+    return "".join(parts)
 
 
 def _macro_name(s):
@@ -166,7 +191,7 @@ def model_c(graph, offsets, const_offsets, signatures, arena_bytes):
               "",
               "const model_kernel_info_t model_kernel_info[MODEL_NUM_KERNELS] = {"]
     for c in graph.calls:
-        lines.append("    {\"%s\", \"%s\", %dULL}," % (KERNEL_PREFIX + c.kernel, c.ops, c.macs))
+        lines.append("    {\"%s\", \"%s\", %dULL}," % (c.symbol, c.ops, c.macs))
     lines += ["};", "", "int model_run(const float *input, float *output)", "{",
               "    int32_t rc;"]
 
@@ -184,12 +209,13 @@ def model_c(graph, offsets, const_offsets, signatures, arena_bytes):
         return "A(%s, %d)" % (ctype, offsets[root.name])
 
     for k, c in enumerate(graph.calls):
-        sym = KERNEL_PREFIX + c.kernel
+        sym = c.symbol
         types = signatures[sym]
         args = []
         for j, tname in enumerate(c.args):
             ctype = types[j].replace("const ", "").rstrip("*").strip()
             args.append(ref(tname, ctype, j < c.num_inputs))
+        args += [str(int(v)) for v in c.params]
         lines.append("    /* %d: %s (%s) -> %s %s */" % (
             k, c.kernel, c.ops, c.args[c.num_inputs], graph.tensors[c.args[c.num_inputs]].shape))
         lines.append("    PROFILE_BEGIN(%d);" % k)

@@ -35,6 +35,14 @@ class Call:
     num_inputs: int
     macs: int = 0
     ops: str = ""
+    params: list = field(default_factory=list)  # library kernels: int32 arguments after the tensors
+    library: bool = False  # a project kernel (codegen/ukernels), not a TVM PrimFunc
+
+    @property
+    def symbol(self):
+        """The C function model.c calls."""
+        from .emit import KERNEL_PREFIX
+        return self.kernel if self.library else KERNEL_PREFIX + self.kernel
 
 
 @dataclass
@@ -156,6 +164,10 @@ def extract(mod):
             if isinstance(value, relax.Var):
                 names[binding.var] = names[value]
                 continue
+            if hasattr(value, "op") and getattr(value.op, "name", "") == "relax.call_dps_packed":
+                g.calls.append(_library_call(value, arg_name, g, out, binding.var))
+                names[binding.var] = g.calls[-1].args[-1]
+                continue
             if not (hasattr(value, "op") and getattr(value.op, "name", "") == "relax.call_tir"):
                 raise CodegenError("Relax main still contains %s after legalization; "
                                    "this operator has no TIR lowering" % (value,))
@@ -184,6 +196,28 @@ def extract(mod):
     g.tensors[root].kind = "output"
     g.output = out
     return g
+
+
+def _library_call(value, arg_name, g, out, var):
+    """A call_dps_packed of a project kernel (qnn.LIBRARY) -> Call: tensor
+    arguments first, then the int32 parameters (prim values)."""
+    import tvm
+    from . import qnn
+    symbol = str(value.args[0].global_symbol)
+    if symbol not in qnn.LIBRARY:
+        raise CodegenError("call of unknown external function %s" % symbol)
+    tensors, params = [], []
+    for a in value.args[1].fields:
+        if isinstance(a, tvm.tirx.IntImm):
+            params.append(int(a.value))
+        else:
+            tensors.append(arg_name(a))
+    shape, dtype = _shape_of(var.ty)
+    out = "t%d" % len(g.calls) if out in g.tensors else out
+    g.tensors[out] = Tensor(out, shape, dtype, "temp", _nbytes(shape, dtype))
+    cin, cout, pixels = params[:3]
+    return Call(symbol, tensors + [out], len(tensors), cin * cout * pixels,
+                "s8_pointwise+requantize+lut", params=params, library=True)
 
 
 def relax_static_plan_bytes(mod):

@@ -37,7 +37,7 @@ SYMBOLS = {POINTWISE: "codegen_pointwise_f32x4"}
 SOURCES = ("pointwise.c", "pointwise_mve.S")
 SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ukernels")
 PREFIX = "arm-none-eabi-"
-CFLAGS = ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-O2", "-std=gnu11",
+CFLAGS = ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-O3", "-std=gnu11",
           "-ffreestanding", "-ffunction-sections", "-Wall", "-Wextra", "-Werror"]
 
 
@@ -172,10 +172,10 @@ def used(funcs_source):
     return sorted(sym for sym in SYMBOLS.values() if sym in funcs_source)
 
 
-def _compile(tmp, prefix):
-    """The micro-kernel sources -> object files in tmp (a list of paths)."""
+def _compile(tmp, prefix, sources=SOURCES):
+    """Kernel sources of ukernels/ -> object files in tmp (a list of paths)."""
     objects = []
-    for name in SOURCES:
+    for name in sources:
         obj = os.path.join(tmp, name + ".o")
         flags = CFLAGS if name.endswith(".c") else CFLAGS[:3] + ["-x", "assembler-with-cpp"]
         # relative source names: the object records them (.file), and
@@ -185,18 +185,20 @@ def _compile(tmp, prefix):
     return objects
 
 
-def build_object(path, prefix=PREFIX):
-    """Assemble/compile the micro-kernels into one relocatable object at path
-    with the GNU Arm toolchain of that prefix (arm-none-eabi-gcc, -ld)."""
+def build_object(path, prefix=PREFIX, sources=SOURCES):
+    """Assemble/compile the micro-kernels (or other ukernels/ sources) into one
+    relocatable object at path with the GNU Arm toolchain of that prefix
+    (arm-none-eabi-gcc, -ld)."""
     with tempfile.TemporaryDirectory() as tmp:
-        _run([prefix + "ld", "-r", "-o", path] + _compile(tmp, prefix))
+        _run([prefix + "ld", "-r", "-o", path] + _compile(tmp, prefix, sources))
 
 
-def link_into(kernels_o, prefix=PREFIX):
-    """kernels_o <- kernels_o + the micro-kernels (one ld -r), in place."""
+def link_into(kernels_o, prefix=PREFIX, sources=SOURCES):
+    """kernels_o <- kernels_o + the micro-kernels (or other ukernels/ sources:
+    the library kernels), one ld -r, in place."""
     with tempfile.TemporaryDirectory() as tmp:
         merged = os.path.join(tmp, "kernels.o")
-        _run([prefix + "ld", "-r", "-o", merged, kernels_o] + _compile(tmp, prefix))
+        _run([prefix + "ld", "-r", "-o", merged, kernels_o] + _compile(tmp, prefix, sources))
         with open(merged, "rb") as src, open(kernels_o, "wb") as dst:
             dst.write(src.read())
 

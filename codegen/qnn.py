@@ -82,6 +82,73 @@ def _requantize(acc, real, zy, shape):
     return relax.op.astype(y, "int8")
 
 
+# ---------------------------------------------------------------------------
+# Library kernels: int8 layers the project's own C/Helium code computes whole
+# (ukernels/s8_*.c), called from model.c like the TVM kernels.
+# ---------------------------------------------------------------------------
+POINTWISE = "codegen_s8_pointwise"
+LIBRARY = {POINTWISE: "s8_pointwise.c"}
+# Stack arrays of each library kernel (report.json's stack_array_bytes): the
+# transposed tile and two accumulator rows.
+LIBRARY_STACK_BYTES = {POINTWISE: 4096 + 2 * 48 * 4}
+POINTWISE_MAX_CIN = 4096  # the kernel's transposed tile (TILE_BYTES)
+IDENTITY_LUT = np.arange(-128, 128, dtype=np.int8)
+
+
+def _pointwise_eligible(data, weight, attrs):
+    """A 1x1, stride-1, ungrouped, unpadded convolution of one image."""
+    shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
+    return (len(shape) == 4 and shape[0] == 1 and weight.shape[2:] == (1, 1)
+            and int(attrs.groups) == 1 and all(int(v) == 1 for v in attrs.strides)
+            and all(int(v) == 0 for v in attrs.padding) and all(int(v) == 1 for v in attrs.dilation)
+            and weight.shape[1] == shape[1] and shape[1] <= POINTWISE_MAX_CIN)
+
+
+def pack_pointwise(weight):
+    """[cout, cin(, 1, 1)] int8 -> the kernel's layout (see s8_pointwise.c):
+    output channels in pairs, input channels in chunks of 16, zero-padded."""
+    w = np.asarray(weight, np.int8).reshape(weight.shape[0], -1)
+    cout, cin = w.shape
+    chunks = (cin + 15) // 16
+    padded = np.zeros((cout + cout % 2, chunks * 16), np.int8)
+    padded[:cout, :cin] = w
+    return np.ascontiguousarray(padded.reshape(-1, 2, chunks, 16).transpose(0, 2, 1, 3)).reshape(-1)
+
+
+def _even(a):
+    """Per-channel parameters padded to an even count (the kernel's pairs)."""
+    a = np.asarray(a)
+    return np.concatenate([a, a[-1:]]) if a.shape[0] % 2 else a
+
+
+def pointwise_call(data, weight, bias, real, zy, lut=IDENTITY_LUT):
+    """y = lut[clamp(zy + requant(bias + W x)) + 128] as one library call."""
+    import tvm
+    from tvm import relax
+    cout, cin = weight.shape[:2]
+    shape = [int(d) for d in data.ty.shape.values]
+    pixels = shape[2] * shape[3]
+    mult, shift = quant_multiplier(real)
+
+    def i32(a):
+        return relax.const(np.ascontiguousarray(_even(np.asarray(a, np.int64)).astype(np.int32)), "int32")
+    args = [data, relax.const(pack_pointwise(weight), "int8"), i32(bias), i32(mult), i32(shift),
+            relax.const(np.asarray(lut, np.int8), "int8")]
+    args += [relax.prim_value(tvm.tirx.IntImm("int32", v)) for v in (cin, cout, pixels, zy)]
+    return relax.call_dps_packed(relax.ExternFunc(POINTWISE), relax.Tuple(args),
+                                 relax.TensorType([1, cout, shape[2], shape[3]], "int8"))
+
+
+def pointwise_reference(x, weight, bias, real, zy, lut=IDENTITY_LUT):
+    """numpy: the integer arithmetic of codegen_s8_pointwise. x [1, cin, H, W]
+    int8, weight [cout, cin(, 1, 1)] int8, bias int (zero point folded in)."""
+    w = np.asarray(weight, np.int64).reshape(weight.shape[0], -1)
+    x = np.asarray(x, np.int64)
+    acc = np.einsum("oc,nchw->nohw", w, x) + np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
+    q = requantize_reference(acc, np.asarray(real).reshape(1, -1, 1, 1), zy)
+    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
+
+
 def _int8(array, what):
     if array.dtype != np.int8:
         raise ValueError("%s is %s, the integer kernels take int8" % (what, array.dtype))
@@ -128,8 +195,10 @@ def fold_qdq(func):
                                  padding=[0, 0, 0, 0], dilation=attrs.dilation, groups=attrs.groups,
                                  out_dtype="int32")
         bias = bias - zx * weight.reshape(channels, -1).astype(np.int64).sum(1)
-        acc = relax.op.add(acc, relax.const(bias.astype(np.int32).reshape(1, channels, 1, 1), "int32"))
         real = float(sx.reshape(-1)[0]) * np.broadcast_to(sw.reshape(-1), (channels,)) / float(sy)
+        if _pointwise_eligible(m[x], weight, attrs):
+            return pointwise_call(m[x], weight, bias, real, int(np.asarray(zy).reshape(-1)[0]))
+        acc = relax.op.add(acc, relax.const(bias.astype(np.int32).reshape(1, channels, 1, 1), "int32"))
         return _requantize(acc, real, zy, (1, channels, 1, 1))
     func = rewrite_call(q_conv, on_conv, func)
 
