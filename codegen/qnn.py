@@ -149,6 +149,117 @@ def pointwise_reference(x, weight, bias, real, zy, lut=IDENTITY_LUT):
     return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
 
 
+# ---------------------------------------------------------------------------
+# Activations as tables: quantize(f(dequantize(t))) with f elementwise and
+# per-tensor scales maps each of the 256 int8 values of t to one int8 value.
+# ---------------------------------------------------------------------------
+_UNARY = {"relax.sigmoid": lambda v: np.float32(1) / (np.float32(1) + np.exp(-v)),
+          "relax.nn.relu": lambda v: np.maximum(v, np.float32(0)),
+          "relax.tanh": np.tanh, "relax.exp": np.exp, "relax.sqrt": np.sqrt,
+          "relax.negative": np.negative}
+_BINARY = {"relax.multiply": np.multiply, "relax.add": np.add, "relax.subtract": np.subtract,
+           "relax.divide": np.divide, "relax.maximum": np.maximum, "relax.minimum": np.minimum}
+
+
+class _NotElementwise(Exception):
+    pass
+
+
+def _scalar(expr):
+    """A size-1 float constant's value, else _NotElementwise."""
+    if not (hasattr(expr, "value") and hasattr(expr.value, "numpy")):
+        raise _NotElementwise()
+    a = np.asarray(expr.value.numpy())
+    if a.size != 1 or a.dtype.kind != "f":
+        raise _NotElementwise()
+    return np.float32(a.reshape(-1)[0])
+
+
+def _op_name(expr):
+    return getattr(getattr(expr, "op", None), "name", "")
+
+
+def activation_table(call, values):
+    """(t, table) when the relax.quantize `call` is quantize(f(dequantize(t)))
+    with f a chain of elementwise float ops on scalar constants (hard-swish,
+    sigmoid, relu...) and per-tensor scales: table[v + 128] is the int8 result for
+    t = v, evaluated in float32 as the kernels would. values: var -> bound
+    expression. None for anything else."""
+    grid = np.arange(-128, 128, dtype=np.int64)
+    source = []
+
+    def ev(expr):
+        if expr in values:
+            expr = values[expr]
+        name = _op_name(expr)
+        if name == "relax.dequantize":
+            t = expr.args[0]
+            if (source and not source[0].same_as(t)) or str(t.ty.dtype) != "int8":
+                raise _NotElementwise()
+            source[:] = [t]
+            scale, zero = _scalar(expr.args[1]), np.asarray(_value(expr.args[2])).reshape(-1)
+            if zero.size != 1:
+                raise _NotElementwise()
+            return (grid - int(zero[0])).astype(np.float32) * scale
+        if name in _UNARY:
+            return _UNARY[name](ev(expr.args[0])).astype(np.float32)
+        if name in _BINARY:
+            a, b = [_scalar(x) if hasattr(x, "value") and hasattr(x.value, "numpy") else ev(x)
+                    for x in expr.args[:2]]
+            return np.asarray(_BINARY[name](a, b), np.float32)
+        if name == "relax.clip":
+            lo, hi = (float(x.value) for x in expr.args[1:3])
+            return np.clip(ev(expr.args[0]), np.float32(lo), np.float32(hi)).astype(np.float32)
+        raise _NotElementwise()
+
+    try:
+        if str(call.ty.dtype) != "int8":
+            return None
+        scale = _scalar(call.args[1])
+        zero = np.asarray(_value(call.args[2])).reshape(-1)
+        if zero.size != 1:
+            return None
+        real = ev(call.args[0])
+    except (_NotElementwise, AttributeError, TypeError):
+        return None
+    if not source or np.ndim(real) != 1:
+        return None
+    q = np.clip(np.rint(real / scale) + int(zero[0]), -128, 127)
+    return source[0], q.astype(np.int8)
+
+
+def fold_activation_tables(func):
+    """Every quantize(f(dequantize(t))) of fold_qdq's output whose t comes from a
+    library call with no other user: the table is folded into that call."""
+    from tvm import relax
+    from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
+    values, uses = {}, {}
+    for block in func.body.blocks:
+        for binding in block.bindings:
+            values[binding.var] = binding.value
+            for arg in getattr(binding.value, "args", []):
+                for a in (arg.fields if isinstance(arg, relax.Tuple) else [arg]):
+                    if isinstance(a, relax.Var):
+                        uses[a] = uses.get(a, 0) + 1
+    q = is_op("relax.quantize")(wildcard(), is_const(), is_const())
+
+    def on_quantize(expr, m):
+        found = activation_table(m[q], values)
+        if found is None:
+            return expr
+        t, table = found
+        producer = values.get(t)
+        if _op_name(producer) == "relax.call_dps_packed" and \
+                str(producer.args[0].global_symbol) == POINTWISE and uses.get(t, 0) == 1:
+            args = list(producer.args[1].fields)
+            args[5] = relax.const(table, "int8")
+            return relax.call_dps_packed(producer.args[0], relax.Tuple(args), producer.ty)
+        # (a ``take`` on other producers is not fused into their kernels by
+        # FuseOps: they would write int32 indices; their float tail stays)
+        return expr
+    return rewrite_call(q, on_quantize, func)
+
+
 def _int8(array, what):
     if array.dtype != np.int8:
         raise ValueError("%s is %s, the integer kernels take int8" % (what, array.dtype))
@@ -241,4 +352,5 @@ def fold_qdq(func):
         acc = relax.op.matmul(centred(m[a], za), centred(m[c], zc), out_dtype="int32")
         real = np.array([float(sa.reshape(-1)[0]) * float(sc.reshape(-1)[0]) / float(sy)])
         return _requantize(acc, real, zy, (1,))
-    return rewrite_call(q_mm, on_matmul, func)
+    func = rewrite_call(q_mm, on_matmul, func)
+    return fold_activation_tables(func)
