@@ -143,7 +143,7 @@ def build(model_dir, input_shape, backend="c", schedule="best",
         c_src = lower.build_c(symbols)
     kernels_c, signatures = emit.clean_kernels_c(c_src, n_inputs)
     signatures.update(emit.library_signatures(g))
-    library_sources = [qnn.LIBRARY[k] for k in library]
+    library_sources = sorted({qnn.LIBRARY[k] for k in library})
     stack = {k: sum(v) for k, v in _stack_arrays(c_src).items()}
     stack.update({k: qnn.LIBRARY_STACK_BYTES[k] for k in library})
     for k, c in enumerate(g.calls):

@@ -215,9 +215,8 @@ def _library_call(value, arg_name, g, out, var):
     shape, dtype = _shape_of(var.ty)
     out = "t%d" % len(g.calls) if out in g.tensors else out
     g.tensors[out] = Tensor(out, shape, dtype, "temp", _nbytes(shape, dtype))
-    cin, cout, pixels = params[:3]
-    return Call(symbol, tensors + [out], len(tensors), cin * cout * pixels,
-                "s8_pointwise+requantize+lut", params=params, library=True)
+    macs, ops = qnn.library_info(symbol, params)
+    return Call(symbol, tensors + [out], len(tensors), macs, ops, params=params, library=True)
 
 
 def relax_static_plan_bytes(mod):

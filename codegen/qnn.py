@@ -87,21 +87,70 @@ def _requantize(acc, real, zy, shape):
 # (ukernels/s8_*.c), called from model.c like the TVM kernels.
 # ---------------------------------------------------------------------------
 POINTWISE = "codegen_s8_pointwise"
-LIBRARY = {POINTWISE: "s8_pointwise.c"}
-# Stack arrays of each library kernel (report.json's stack_array_bytes): the
-# transposed tile and two accumulator rows.
-LIBRARY_STACK_BYTES = {POINTWISE: 4096 + 2 * 48 * 4}
-POINTWISE_MAX_CIN = 4096  # the kernel's transposed tile (TILE_BYTES)
+DEPTHWISE = "codegen_s8_depthwise"
+CONV = "codegen_s8_conv"
+LIBRARY = {POINTWISE: "s8_kernels.c", DEPTHWISE: "s8_kernels.c", CONV: "s8_kernels.c"}
+# Stack arrays of each library kernel (report.json's stack_array_bytes):
+# pointwise: the transposed tile and two accumulator rows; depthwise: the
+# padded input rows, the taps and one block of sums.
+LIBRARY_STACK_BYTES = {POINTWISE: 4096 + 2 * 48 * 4, CONV: 4096 + 2 * 48 * 4,
+                       DEPTHWISE: 4096 + 16 + 64 * 4 + 16 * 4}
+TILE_BYTES = 4096  # s8_kernels.c's transposed / im2col tile: the reduction fits it
+LUT_ARG = 5  # every library call: (x, w, bias, mult, shift, lut, int32 parameters...)
+DW_ROWS_BYTES, DW_BLOCK = 4096, 16  # s8_kernels.c's depthwise row buffer
 IDENTITY_LUT = np.arange(-128, 128, dtype=np.int8)
 
 
-def _pointwise_eligible(data, weight, attrs):
-    """A 1x1, stride-1, ungrouped, unpadded convolution of one image."""
+def _out_size(size, before, after, kernel, stride):
+    return (size + before + after - kernel) // stride + 1
+
+
+def trim_dead_taps(shape, weight, strides, pads):
+    """A convolution's kernel without the rows/columns of taps that read only
+    padding for every output (SVTR's 3x3 convolutions on a 1-row map: two of
+    three rows): they add (zx - zx) * w = 0. -> (weight, pads (top, left,
+    bottom, right)) of the same convolution."""
+    kept = []
+    for axis, (size, stride, before, after) in enumerate([(shape[2], strides[0], pads[0], pads[2]),
+                                                         (shape[3], strides[1], pads[1], pads[3])]):
+        kernel = weight.shape[2 + axis]
+        out = _out_size(size, before, after, kernel, stride)
+        live = [k for k in range(kernel) if any(0 <= o * stride + k - before < size for o in range(out))]
+        kept.append((live[0], live[-1] + 1) if live else (0, kernel))
+    (y0, y1), (x0, x1) = kept
+    trimmed = np.ascontiguousarray(weight[:, :, y0:y1, x0:x1])
+    top, left = pads[0] - y0, pads[1] - x0
+    out_h = _out_size(shape[2], pads[0], pads[2], weight.shape[2], strides[0])
+    out_w = _out_size(shape[3], pads[1], pads[3], weight.shape[3], strides[1])
+    # keep the output size: bottom/right padding = what the trimmed kernel needs
+    bottom = (out_h - 1) * strides[0] + (y1 - y0) - shape[2] - top
+    right = (out_w - 1) * strides[1] + (x1 - x0) - shape[3] - left
+    return trimmed, (top, left, max(bottom, 0), max(right, 0))
+
+
+def library_geometry(data, weight, attrs):
+    """(weight, pads, (out_h, out_w)) when a library kernel computes this int8
+    convolution (one image, no dilation; the kernels' stack buffers hold it),
+    else None. The output size is the model's; pads[2:] are informative."""
     shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
-    return (len(shape) == 4 and shape[0] == 1 and weight.shape[2:] == (1, 1)
-            and int(attrs.groups) == 1 and all(int(v) == 1 for v in attrs.strides)
-            and all(int(v) == 0 for v in attrs.padding) and all(int(v) == 1 for v in attrs.dilation)
-            and weight.shape[1] == shape[1] and shape[1] <= POINTWISE_MAX_CIN)
+    if len(shape) != 4 or shape[0] != 1 or any(int(v) != 1 for v in attrs.dilation):
+        return None
+    strides = [int(v) for v in attrs.strides]
+    pads = [int(p) for p in attrs.padding]
+    groups = int(attrs.groups)
+    out_hw = (_out_size(shape[2], pads[0], pads[2], weight.shape[2], strides[0]),
+              _out_size(shape[3], pads[1], pads[3], weight.shape[3], strides[1]))
+    weight, pads = trim_dead_taps(shape, weight, strides, pads)
+    kh, kw = weight.shape[2:]
+    if max(pads) >= max(kh, kw) or min(pads) < 0:
+        return None
+    if groups == 1 and weight.shape[1] == shape[1]:
+        fits = -(-weight.shape[1] * kh * kw // 16) * 16 <= TILE_BYTES
+    elif groups == shape[1] == weight.shape[0] and weight.shape[1] == 1:
+        fits = kh * kw <= 64 and _dw_row_bytes(out_hw[1], kw, strides[1]) * kh <= DW_ROWS_BYTES
+    else:
+        fits = False
+    return (weight, tuple(pads), out_hw) if fits else None
 
 
 def pack_pointwise(weight):
@@ -121,22 +170,101 @@ def _even(a):
     return np.concatenate([a, a[-1:]]) if a.shape[0] % 2 else a
 
 
-def pointwise_call(data, weight, bias, real, zy, lut=IDENTITY_LUT):
-    """y = lut[clamp(zy + requant(bias + W x)) + 128] as one library call."""
+def library_info(symbol, params):
+    """(MACs, ops) of a library call from its int32 parameters."""
+    if symbol == POINTWISE:
+        cin, cout, pixels = params[:3]
+        return cin * cout * pixels, "s8_pointwise+requantize+lut"
+    if symbol == CONV:
+        cin, cout, kh, kw, out_h, out_w = params[0], params[3], params[4], params[5], params[10], params[11]
+        return cin * cout * kh * kw * out_h * out_w, "s8_conv+requantize+lut"
+    channels, kh, kw, out_h, out_w = params[0], params[3], params[4], params[9], params[10]
+    return channels * kh * kw * out_h * out_w, "s8_depthwise+requantize+lut"
+
+
+def _dw_row_bytes(out_w, kernel_w, stride_w):
+    blocks = -(-out_w // DW_BLOCK)
+    return ((blocks * DW_BLOCK - 1) * stride_w + kernel_w + 15) // 16 * 16
+
+
+def _i32(a):
+    from tvm import relax
+    return relax.const(np.ascontiguousarray(np.asarray(a, np.int64).astype(np.int32)), "int32")
+
+
+def _params(values):
     import tvm
     from tvm import relax
-    cout, cin = weight.shape[:2]
-    shape = [int(d) for d in data.ty.shape.values]
-    pixels = shape[2] * shape[3]
-    mult, shift = quant_multiplier(real)
+    return [relax.prim_value(tvm.tirx.IntImm("int32", int(v))) for v in values]
 
-    def i32(a):
-        return relax.const(np.ascontiguousarray(_even(np.asarray(a, np.int64)).astype(np.int32)), "int32")
-    args = [data, relax.const(pack_pointwise(weight), "int8"), i32(bias), i32(mult), i32(shift),
-            relax.const(np.asarray(lut, np.int8), "int8")]
-    args += [relax.prim_value(tvm.tirx.IntImm("int32", v)) for v in (cin, cout, pixels, zy)]
-    return relax.call_dps_packed(relax.ExternFunc(POINTWISE), relax.Tuple(args),
-                                 relax.TensorType([1, cout, shape[2], shape[3]], "int8"))
+
+def library_conv(data, weight, bias, real, zx, zy, strides, pads, out_hw, groups, lut=IDENTITY_LUT):
+    """The int8 convolution + requantization + table as one library call:
+    pointwise (1x1, stride 1, unpadded), depthwise, or the general conv; padding
+    reads the input zero point (the bias holds -zx * sum w)."""
+    from tvm import relax
+    shape = [int(d) for d in data.ty.shape.values]
+    cout, _, kh, kw = weight.shape
+    top, left = pads[:2]
+    out_h, out_w = out_hw
+    mult, shift = quant_multiplier(real)
+    table = relax.const(np.asarray(lut, np.int8), "int8")
+    if groups != 1:
+        symbol = DEPTHWISE
+        args = [relax.const(np.ascontiguousarray(weight.reshape(-1)), "int8"), _i32(bias), _i32(mult),
+                _i32(shift), table]
+        params = [shape[1], shape[2], shape[3], kh, kw, strides[0], strides[1], top, left, out_h,
+                  out_w, zx, zy]
+    else:
+        args = [relax.const(pack_pointwise(weight), "int8"), _i32(_even(bias)), _i32(_even(mult)),
+                _i32(_even(shift)), table]
+        if (kh, kw) == (1, 1) and tuple(strides) == (1, 1) and not any(pads):
+            symbol, params = POINTWISE, [shape[1], cout, shape[2] * shape[3], zy]
+        else:
+            symbol = CONV
+            params = [shape[1], shape[2], shape[3], cout, kh, kw, strides[0], strides[1], top, left,
+                      out_h, out_w, zx, zy]
+    return relax.call_dps_packed(relax.ExternFunc(symbol), relax.Tuple([data] + args + _params(params)),
+                                 relax.TensorType([1, cout, out_h, out_w], "int8"))
+
+
+def conv_reference(x, weight, bias, real, zx, zy, strides, pads, lut=IDENTITY_LUT):
+    """numpy: codegen_s8_conv's integer arithmetic (groups 1, zero-point padding)."""
+    x = np.asarray(x, np.int64)
+    cout, cin, kh, kw = weight.shape
+    top, left, bottom, right = pads
+    xp = np.pad(x, [(0, 0), (0, 0), (top, bottom), (left, right)], constant_values=zx)
+    sh, sw = strides
+    out_h = (xp.shape[2] - kh) // sh + 1
+    out_w = (xp.shape[3] - kw) // sw + 1
+    acc = np.zeros((1, cout, out_h, out_w), np.int64) + np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
+    w = np.asarray(weight, np.int64)
+    for ky in range(kh):
+        for kx in range(kw):
+            window = xp[0, :, ky:ky + sh * (out_h - 1) + 1:sh, kx:kx + sw * (out_w - 1) + 1:sw]
+            acc[0] += np.einsum("oc,chw->ohw", w[:, :, ky, kx], window)
+    q = requantize_reference(acc, np.asarray(real).reshape(1, -1, 1, 1), zy)
+    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
+
+
+def depthwise_reference(x, weight, bias, real, zx, zy, strides, pads, lut=IDENTITY_LUT):
+    """numpy: codegen_s8_depthwise's integer arithmetic. pads (top, left,
+    bottom, right), padding with the input zero point zx."""
+    x = np.asarray(x, np.int64)
+    c, _, kh, kw = weight.shape
+    top, left, bottom, right = pads
+    xp = np.pad(x, [(0, 0), (0, 0), (top, bottom), (left, right)], constant_values=zx)
+    sh, sw = strides
+    out_h = (xp.shape[2] - kh) // sh + 1
+    out_w = (xp.shape[3] - kw) // sw + 1
+    acc = np.zeros((1, c, out_h, out_w), np.int64) + np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
+    w = np.asarray(weight, np.int64)
+    for ky in range(kh):
+        for kx in range(kw):
+            acc += xp[:, :, ky:ky + sh * (out_h - 1) + 1:sh, kx:kx + sw * (out_w - 1) + 1:sw] * \
+                w[:, 0, ky, kx].reshape(1, -1, 1, 1)
+    q = requantize_reference(acc, np.asarray(real).reshape(1, -1, 1, 1), zy)
+    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
 
 
 def pointwise_reference(x, weight, bias, real, zy, lut=IDENTITY_LUT):
@@ -250,9 +378,11 @@ def fold_activation_tables(func):
         t, table = found
         producer = values.get(t)
         if _op_name(producer) == "relax.call_dps_packed" and \
-                str(producer.args[0].global_symbol) == POINTWISE and uses.get(t, 0) == 1:
+                str(producer.args[0].global_symbol) in LIBRARY and uses.get(t, 0) == 1:
             args = list(producer.args[1].fields)
-            args[5] = relax.const(table, "int8")
+            if not np.array_equal(_value(args[LUT_ARG]), IDENTITY_LUT):
+                return expr  # (a second table would have to compose with the first)
+            args[LUT_ARG] = relax.const(table, "int8")
             return relax.call_dps_packed(producer.args[0], relax.Tuple(args), producer.ty)
         # (a ``take`` on other producers is not fused into their kernels by
         # FuseOps: they would write int32 indices; their float tail stays)
@@ -297,6 +427,15 @@ def fold_qdq(func):
         attrs = m[conv].attrs
         channels = weight.shape[0]
         zx = int(zx.reshape(-1)[0])
+        zy_int = int(np.asarray(zy).reshape(-1)[0])
+        real = float(sx.reshape(-1)[0]) * np.broadcast_to(sw.reshape(-1), (channels,)) / float(sy)
+        geometry = library_geometry(m[x], weight, attrs)
+        if geometry is not None:
+            weight, pads, out_hw = geometry  # taps that only ever read padding dropped
+            bias = bias - zx * weight.reshape(channels, -1).astype(np.int64).sum(1)
+            strides = [int(v) for v in attrs.strides]
+            return library_conv(m[x], weight, bias, real, zx, zy_int, strides, pads, out_hw,
+                                int(attrs.groups))
         data = m[x]
         top, left, bottom, right = [int(p) for p in attrs.padding]
         if top or left or bottom or right:
@@ -306,9 +445,6 @@ def fold_qdq(func):
                                  padding=[0, 0, 0, 0], dilation=attrs.dilation, groups=attrs.groups,
                                  out_dtype="int32")
         bias = bias - zx * weight.reshape(channels, -1).astype(np.int64).sum(1)
-        real = float(sx.reshape(-1)[0]) * np.broadcast_to(sw.reshape(-1), (channels,)) / float(sy)
-        if _pointwise_eligible(m[x], weight, attrs):
-            return pointwise_call(m[x], weight, bias, real, int(np.asarray(zy).reshape(-1)[0]))
         acc = relax.op.add(acc, relax.const(bias.astype(np.int32).reshape(1, channels, 1, 1), "int32"))
         return _requantize(acc, real, zy, (1, channels, 1, 1))
     func = rewrite_call(q_conv, on_conv, func)

@@ -24,8 +24,31 @@ def _c_array(name, ctype, values):
     return "static const %s %s[] __attribute__((aligned(16))) = {%s};\n" % (ctype, name, body)
 
 
+# (channels, height, width, kernel, stride, padding (top, left, bottom, right))
+DEPTHWISE_CASES = [(16, 24, 160, 3, 1, (1, 1, 1, 1)), (8, 24, 160, 3, 2, (1, 1, 1, 1)),
+                   (4, 6, 160, 5, 1, (2, 2, 2, 2)), (3, 6, 80, 5, 2, (2, 2, 2, 2)),
+                   (5, 7, 41, 3, 1, (1, 1, 1, 1)), (2, 3, 9, 3, (2, 1), (1, 1, 1, 1)),
+                   (3, 5, 17, 3, 1, (0, 0, 0, 0)), (2, 4, 33, (3, 5), 1, (1, 2, 1, 2)),
+                   (1, 1, 1, 3, 1, (1, 1, 1, 1)), (2, 12, 20, 7, 1, (3, 3, 3, 3))]
+
+
+# (cin, height, width, cout, kernel, stride, padding): the stem, SVTR's convs
+# on the 1-row map (after trim_dead_taps: 1x3), odd shapes
+CONV_CASES = [(3, 12, 40, 16, 3, 2, (1, 1, 1, 1)), (64, 1, 40, 8, (1, 3), 1, (0, 1, 0, 1)),
+              (5, 7, 9, 3, 3, 1, (1, 1, 1, 1)), (2, 6, 6, 5, (2, 3), (2, 1), (0, 1, 0, 1)),
+              (200, 1, 10, 4, (1, 3), 1, (0, 1, 0, 1)), (1, 4, 4, 2, 3, 1, (0, 0, 0, 0))]
+
+
+def _requant_draws(rng, k, cout, fan_in):
+    """Real multipliers spreading outputs over int8 (some saturating); every
+    4th case >= 0.5 (shift < 32: the kernels' left-shift path)."""
+    if k % 4 == 3:
+        return rng.uniform(0.5, 1.5, size=cout)
+    return 127.0 / (np.sqrt(fan_in) * 128 * 73) * rng.uniform(0.3, 3.0, size=cout)
+
+
 def pointwise_cases(seed=0):
-    """-> [(cin, cout, pixels, zy, x, packed w, bias, mult, shift, lut, expected)]."""
+    """-> [(kind 0, params, x, packed w, bias, mult, shift, lut, expected)]."""
     from codegen import qnn
     rng = np.random.default_rng(seed)
     cases = []
@@ -33,34 +56,76 @@ def pointwise_cases(seed=0):
         x = rng.integers(-128, 128, size=(1, cin, 1, pixels)).astype(np.int8)
         w = rng.integers(-127, 128, size=(cout, cin, 1, 1)).astype(np.int8)
         bias = rng.integers(-20000, 20000, size=cout)
-        # outputs spread over the int8 range, some saturating; every 4th case
-        # has multipliers >= 0.5 (shift < 32: the kernel's left-shift path)
-        typical = 127.0 / (np.sqrt(cin) * 128 * 73)
-        real = typical * rng.uniform(0.3, 3.0, size=cout)
-        if k % 4 == 3:
-            real = rng.uniform(0.5, 1.5, size=cout)
+        real = _requant_draws(rng, k, cout, cin)
         zy = int(rng.integers(-20, 20))
         lut = qnn.IDENTITY_LUT if k % 2 == 0 else rng.integers(-128, 128, size=256).astype(np.int8)
         expected = qnn.pointwise_reference(x, w, bias, real, zy, lut)
         mult, shift = qnn.quant_multiplier(real)
-        cases.append((cin, cout, pixels, zy, x, qnn.pack_pointwise(w), qnn._even(bias),
+        cases.append((0, [cin, cout, pixels, zy], x, qnn.pack_pointwise(w), qnn._even(bias),
                       qnn._even(mult), qnn._even(shift), lut, expected))
     return cases
+
+
+def depthwise_cases(seed=1):
+    from codegen import qnn
+    rng = np.random.default_rng(seed)
+    cases = []
+    for k, (c, h, w_, kernel, stride, pads) in enumerate(DEPTHWISE_CASES):
+        kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+        sh, sw = stride if isinstance(stride, tuple) else (stride, stride)
+        x = rng.integers(-128, 128, size=(1, c, h, w_)).astype(np.int8)
+        w = rng.integers(-127, 128, size=(c, 1, kh, kw)).astype(np.int8)
+        bias = rng.integers(-5000, 5000, size=c)
+        real = _requant_draws(rng, k, c, kh * kw)
+        zx, zy = int(rng.integers(-30, 30)), int(rng.integers(-20, 20))
+        lut = qnn.IDENTITY_LUT if k % 2 else rng.integers(-128, 128, size=256).astype(np.int8)
+        expected = qnn.depthwise_reference(x, w, bias, real, zx, zy, (sh, sw), pads, lut)
+        mult, shift = qnn.quant_multiplier(real)
+        params = [c, h, w_, kh, kw, sh, sw, pads[0], pads[1], expected.shape[2], expected.shape[3],
+                  zx, zy]
+        cases.append((1, params, x, w.reshape(-1), bias, mult, shift, lut, expected))
+    return cases
+
+
+def conv_cases(seed=2):
+    from codegen import qnn
+    rng = np.random.default_rng(seed)
+    cases = []
+    for k, (cin, h, w_, cout, kernel, stride, pads) in enumerate(CONV_CASES):
+        kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+        sh, sw = stride if isinstance(stride, tuple) else (stride, stride)
+        x = rng.integers(-128, 128, size=(1, cin, h, w_)).astype(np.int8)
+        w = rng.integers(-127, 128, size=(cout, cin, kh, kw)).astype(np.int8)
+        bias = rng.integers(-20000, 20000, size=cout)
+        real = _requant_draws(rng, k, cout, cin * kh * kw)
+        zx, zy = int(rng.integers(-30, 30)), int(rng.integers(-20, 20))
+        lut = qnn.IDENTITY_LUT if k % 2 else rng.integers(-128, 128, size=256).astype(np.int8)
+        expected = qnn.conv_reference(x, w, bias, real, zx, zy, (sh, sw), pads, lut)
+        mult, shift = qnn.quant_multiplier(real)
+        params = [cin, h, w_, cout, kh, kw, sh, sw, pads[0], pads[1], expected.shape[2],
+                  expected.shape[3], zx, zy]
+        cases.append((2, params, x, qnn.pack_pointwise(w.reshape(cout, -1)), qnn._even(bias),
+                      qnn._even(mult), qnn._even(shift), lut, expected))
+    return cases
+
+
+def all_cases():
+    return pointwise_cases() + depthwise_cases() + conv_cases()
 
 
 def write_cases(path, cases):
     with open(path, "w") as f:
         f.write("#include <stdint.h>\n")
         rows = []
-        for i, (cin, cout, pixels, zy, x, w, bias, mult, shift, lut, expected) in enumerate(cases):
+        for i, (kind, params, x, w, bias, mult, shift, lut, expected) in enumerate(cases):
             for name, ctype, values in (("x", "int8_t", x), ("w", "int8_t", w), ("b", "int32_t", bias),
                                         ("m", "int32_t", mult), ("s", "int32_t", shift),
                                         ("l", "int8_t", lut), ("e", "int8_t", expected)):
                 f.write(_c_array("%s%d" % (name, i), ctype, values))
-            rows.append("{x%d, w%d, l%d, e%d, b%d, m%d, s%d, %d, %d, %d, %d}"
-                        % (i, i, i, i, i, i, i, cin, cout, pixels, zy))
-        f.write("typedef struct { const int8_t *x, *w, *lut, *expected; const int32_t *bias, *mult, "
-                "*shift; int32_t cin, cout, pixels, zy; } s8_case_t;\n")
+            rows.append("{%d, x%d, w%d, l%d, e%d, b%d, m%d, s%d, %d, {%s}}"
+                        % (kind, i, i, i, i, i, i, i, expected.size, ", ".join(str(int(p)) for p in params)))
+        f.write("typedef struct { int kind; const int8_t *x, *w, *lut, *expected; const int32_t *bias, "
+                "*mult, *shift; int32_t n_out; int32_t p[14]; } s8_case_t;\n")
         f.write("const s8_case_t s8_cases[] = {\n    %s\n};\n" % ",\n    ".join(rows))
         f.write("const int s8_num_cases = %d;\n" % len(cases))
 
@@ -95,30 +160,83 @@ def test_packed_weights_layout():
     assert not packed[((1 * 2) + 0) * 32 + 16:][:16].any()  # the padding channel is zero
 
 
-def test_pointwise_helium_kernel_is_bit_exact_on_qemu(tmp_path):
+def test_depthwise_reference_matches_a_float_convolution():
+    """depthwise_reference's sums are the convolution of the zero-point-padded
+    input (a direct loop over taps, computed independently here)."""
+    from codegen import qnn
+    rng = np.random.default_rng(3)
+    x = rng.integers(-128, 128, size=(1, 2, 5, 7)).astype(np.int8)
+    w = rng.integers(-127, 128, size=(2, 1, 3, 3)).astype(np.int8)
+    real = np.array([1e-3, 2e-3])
+    got = qnn.depthwise_reference(x, w, np.zeros(2), real, 4, 0, (2, 1), (1, 1, 1, 1)).astype(np.int64)
+    xp = np.pad(x[0].astype(np.int64), [(0, 0), (1, 1), (1, 1)], constant_values=4)
+    for c in range(2):
+        for oy in range(got.shape[2]):
+            for ox in range(got.shape[3]):
+                acc = (xp[c, 2 * oy:2 * oy + 3, ox:ox + 3] * w[c, 0]).sum()
+                assert got[0, c, oy, ox] == np.clip(np.floor(acc * real[c] + 0.5), -128, 127)
+
+
+def test_conv_reference_is_a_direct_convolution():
+    from codegen import qnn
+    rng = np.random.default_rng(4)
+    x = rng.integers(-128, 128, size=(1, 3, 4, 5)).astype(np.int8)
+    w = rng.integers(-127, 128, size=(2, 3, 3, 3)).astype(np.int8)
+    real = np.array([1e-4, 3e-4])
+    got = qnn.conv_reference(x, w, np.array([7, -7]), real, -3, 1, (1, 2), (1, 1, 1, 1)).astype(np.int64)
+    xp = np.pad(x[0].astype(np.int64), [(0, 0), (1, 1), (1, 1)], constant_values=-3)
+    for o in range(2):
+        for oy in range(got.shape[2]):
+            for ox in range(got.shape[3]):
+                acc = (xp[:, oy:oy + 3, 2 * ox:2 * ox + 3] * w[o]).sum() + (7 if o == 0 else -7)
+                assert got[0, o, oy, ox] == np.clip(1 + np.floor(acc * real[o] + 0.5), -128, 127)
+
+
+def test_dead_taps_are_trimmed_and_the_convolution_is_unchanged():
+    """SVTR's 3x3 convolutions on the 1-row map read padding with two of their
+    three kernel rows: trim_dead_taps drops them; the result is the same."""
+    from codegen import qnn
+    rng = np.random.default_rng(5)
+    x = rng.integers(-128, 128, size=(1, 16, 1, 12)).astype(np.int8)
+    w = rng.integers(-127, 128, size=(4, 16, 3, 3)).astype(np.int8)
+    trimmed, pads = qnn.trim_dead_taps(x.shape, w, (1, 1), (1, 1, 1, 1))
+    assert trimmed.shape == (4, 16, 1, 3) and pads == (0, 1, 0, 1)
+    assert np.array_equal(trimmed, w[:, :, 1:2, :])
+    real = np.full(4, 2e-4)
+    zx = 9
+    bias = -zx * w.reshape(4, -1).astype(np.int64).sum(1)
+    bias_trimmed = -zx * trimmed.reshape(4, -1).astype(np.int64).sum(1)
+    assert np.array_equal(qnn.conv_reference(x, w, bias, real, zx, 0, (1, 1), (1, 1, 1, 1)),
+                          qnn.conv_reference(x, trimmed, bias_trimmed, real, zx, 0, (1, 1), pads))
+    same, pads = qnn.trim_dead_taps((1, 16, 5, 12), w, (1, 1), (1, 1, 1, 1))  # all taps live
+    assert same.shape == w.shape and pads == (1, 1, 1, 1)
+
+
+def test_library_kernels_are_bit_exact_on_qemu(tmp_path):
     from codegen import microkernels
-    cases = pointwise_cases()
+    cases = all_cases()
     write_cases(str(tmp_path / "s8_cases.c"), cases)
     obj = str(tmp_path / "s8.o")
-    microkernels.build_object(obj, sources=["s8_pointwise.c"])
+    microkernels.build_object(obj, sources=["s8_kernels.c"])
     # (binutils 2.40's objdump does not decode MVE: look at gcc's assembly)
     assembly = subprocess.run(["arm-none-eabi-gcc"] + microkernels.CFLAGS + ["-S", "-o", "-", os.path.join(
-        microkernels.SOURCE_DIR, "s8_pointwise.c")], capture_output=True, text=True, check=True).stdout
+        microkernels.SOURCE_DIR, "s8_kernels.c")], capture_output=True, text=True, check=True).stdout
     cases_obj = str(tmp_path / "s8_cases.o")
     subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-O1",
                     "-c", str(tmp_path / "s8_cases.c"), "-o", cases_obj], check=True)
     merged = str(tmp_path / "s8_all.o")
     subprocess.run(["arm-none-eabi-ld", "-r", "-o", merged, obj, cases_obj], check=True)
-    proc = run_harness("s8_pointwise_check.c", merged, tmp_path)
+    proc = run_harness("s8_check.c", merged, tmp_path)
     assert proc.returncode == 0 and "cases %d failures 0" % len(cases) in proc.stdout, proc.stdout
     assert assembly.count("vmladava.s8") >= 12  # the Helium path, not the portable one
+    assert assembly.count("vmla.s32") >= 16
 
 
-def test_pointwise_portable_kernel_is_bit_exact_on_the_host(tmp_path):
-    cases = pointwise_cases()
+def test_library_kernels_portable_path_is_bit_exact_on_the_host(tmp_path):
+    cases = all_cases()
     write_cases(str(tmp_path / "s8_cases.c"), cases)
     main = str(tmp_path / "main.c")
-    with open(os.path.join(HERE, "s8_pointwise_check.c")) as f:
+    with open(os.path.join(HERE, "s8_check.c")) as f:
         text = f.read().replace('#include "platform.h"', "#include <stdint.h>\n#include <stdlib.h>\n"
                                 "#define platform_exit(code) exit(code)")
     with open(main, "w") as f:
@@ -126,6 +244,6 @@ def test_pointwise_portable_kernel_is_bit_exact_on_the_host(tmp_path):
     exe = str(tmp_path / "check")
     subprocess.run(["gcc", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-o", exe, main,
                     str(tmp_path / "s8_cases.c"),
-                    os.path.join(ROOT, "codegen", "ukernels", "s8_pointwise.c")], check=True)
+                    os.path.join(ROOT, "codegen", "ukernels", "s8_kernels.c")], check=True)
     proc = subprocess.run([exe], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "cases %d failures 0" % len(cases) in proc.stdout, proc.stdout
