@@ -89,11 +89,13 @@ def _requantize(acc, real, zy, shape):
 POINTWISE = "codegen_s8_pointwise"
 DEPTHWISE = "codegen_s8_depthwise"
 CONV = "codegen_s8_conv"
-LIBRARY = {POINTWISE: "s8_kernels.c", DEPTHWISE: "s8_kernels.c", CONV: "s8_kernels.c"}
+MATMUL = "codegen_s8_matmul"
+LIBRARY = {POINTWISE: "s8_kernels.c", DEPTHWISE: "s8_kernels.c", CONV: "s8_kernels.c",
+           MATMUL: "s8_kernels.c"}
 # Stack arrays of each library kernel (report.json's stack_array_bytes):
 # pointwise: the transposed tile and two accumulator rows; depthwise: the
 # padded input rows, the taps and one block of sums.
-LIBRARY_STACK_BYTES = {POINTWISE: 4096 + 2 * 48 * 4, CONV: 4096 + 2 * 48 * 4,
+LIBRARY_STACK_BYTES = {POINTWISE: 4096 + 2 * 48 * 4, CONV: 4096 + 2 * 48 * 4, MATMUL: 4096 + 2 * 48 * 4,
                        DEPTHWISE: 4096 + 16 + 64 * 4 + 16 * 4}
 TILE_BYTES = 4096  # s8_kernels.c's transposed / im2col tile: the reduction fits it
 LUT_ARG = 5  # every library call: (x, w, bias, mult, shift, lut, int32 parameters...)
@@ -175,6 +177,9 @@ def library_info(symbol, params):
     if symbol == POINTWISE:
         cin, cout, pixels = params[:3]
         return cin * cout * pixels, "s8_pointwise+requantize+lut"
+    if symbol == MATMUL:
+        rows, k, n = params[:3]
+        return rows * k * n, "s8_matmul+requantize+lut"
     if symbol == CONV:
         cin, cout, kh, kw, out_h, out_w = params[0], params[3], params[4], params[5], params[10], params[11]
         return cin * cout * kh * kw * out_h * out_w, "s8_conv+requantize+lut"
@@ -226,6 +231,29 @@ def library_conv(data, weight, bias, real, zx, zy, strides, pads, out_hw, groups
                       out_h, out_w, zx, zy]
     return relax.call_dps_packed(relax.ExternFunc(symbol), relax.Tuple([data] + args + _params(params)),
                                  relax.TensorType([1, cout, out_h, out_w], "int8"))
+
+
+def library_matmul(data, weight, bias, real, zy, lut=IDENTITY_LUT):
+    """x [..., k] int8 times the constant [k, n] + requantization + table as one
+    library call; None when k does not fit the kernel's tile."""
+    from tvm import relax
+    shape = [int(d) for d in data.ty.shape.values]
+    k, n = weight.shape
+    if -(-k // 16) * 16 > TILE_BYTES or shape[-1] != k:
+        return None
+    rows = int(np.prod(shape[:-1]))
+    mult, shift = quant_multiplier(real)
+    args = [data, relax.const(pack_pointwise(weight.T), "int8"), _i32(_even(bias)), _i32(_even(mult)),
+            _i32(_even(shift)), relax.const(np.asarray(lut, np.int8), "int8")] + _params([rows, k, n, zy])
+    return relax.call_dps_packed(relax.ExternFunc(MATMUL), relax.Tuple(args),
+                                 relax.TensorType(shape[:-1] + [n], "int8"))
+
+
+def matmul_reference(x, weight, bias, real, zy, lut=IDENTITY_LUT):
+    """numpy: codegen_s8_matmul's integer arithmetic."""
+    acc = np.asarray(x, np.int64) @ np.asarray(weight, np.int64) + np.asarray(bias, np.int64)
+    q = requantize_reference(acc, np.asarray(real), zy)
+    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
 
 
 def conv_reference(x, weight, bias, real, zx, zy, strides, pads, lut=IDENTITY_LUT):
@@ -464,10 +492,13 @@ def fold_qdq(func):
             return expr
         n = weight.shape[1]
         zx = int(zx.reshape(-1)[0])
-        acc = relax.op.matmul(m[x2], relax.const(weight, "int8"), out_dtype="int32")
         bias = _value(m[b2]).astype(np.int64).reshape(-1) - zx * weight.astype(np.int64).sum(0)
-        acc = relax.op.add(acc, relax.const(bias.astype(np.int32), "int32"))
         real = float(sx.reshape(-1)[0]) * np.broadcast_to(sw.reshape(-1), (n,)) / float(sy)
+        call = library_matmul(m[x2], weight, bias, real, int(np.asarray(zy).reshape(-1)[0]))
+        if call is not None:
+            return call
+        acc = relax.op.matmul(m[x2], relax.const(weight, "int8"), out_dtype="int32")
+        acc = relax.op.add(acc, relax.const(bias.astype(np.int32), "int32"))
         return _requantize(acc, real, zy, (n,))
     func = rewrite_call(q_gemm, on_gemm, func)
 

@@ -7,6 +7,8 @@
  *                         padding with the input zero point
  *   codegen_s8_conv       any other convolution (groups 1): im2col tiles and
  *                         the pointwise kernel's product
+ *   codegen_s8_matmul     x [rows][k] (row-major) times a constant [k][n], per
+ *                         column requantization, y [rows][n]
  *
  * Every kernel ends the same way, for output channel o:
  *
@@ -42,6 +44,12 @@
  * xp as for depthwise. Weights packed as pointwise's with the reduction
  * (c, ky, kx) flattened. Helium: each tile of pixels gets its patches copied
  * to the stack (im2col), then the same 2 x 3 VMLADAVA blocks.
+ *
+ * ---- codegen_s8_matmul
+ *   acc = bias[o] + sum_{c < k} x[r * k + c] * W[c][o]
+ * W^T packed as pointwise's (output columns in pairs); x's rows are the
+ * reduction vectors as they are (copied only to pad k to a multiple of 16);
+ * the outputs of a column go out by byte scatter.
  *
  * ---- codegen_s8_depthwise
  *   acc = bias[c] + sum_{ky, kx} xp[c][oy * sh + ky][ox * sw + kx] * W[c][ky][kx]
@@ -253,6 +261,64 @@ int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
 /* 16 outputs of one row: acc[i] = b + sum_taps rows[ky][i * sw + kx] * taps[ky * kw + kx].
    Stride 1: four VLDRB.S32 at immediate offsets per tap; the tap loop is
    unrolled for the kernel widths the recognizers use (3, 5). */
+/* y[i * stride] = lut[requant(acc[i]) + 128] for i < n: a column of a row-major
+ * output (the matmul's), stored by byte scatter. */
+static inline void requantize_column(const int32_t *acc, int32_t n, int32_t m, int32_t s, int32_t zy,
+                                     const int8_t *lut, int8_t *y, int32_t stride)
+{
+    const int32_t l = s < 32 ? 32 - s : 0;
+    const int32_t minus_r = 31 - s - l;
+    const int8_t *lut0 = lut + 128;
+    const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)stride);
+    for (int32_t i = 0; i < n; i += 4) {
+        mve_pred16_t pred = vctp32q((uint32_t)(n - i));
+        int32x4_t q = requant4(vld1q_s32(acc + i), l, minus_r, m, zy);
+        vstrbq_scatter_offset_p_s32(y + i * stride,
+                                    offsets, vldrbq_gather_offset_z_s32(lut0, vreinterpretq_u32_s32(q), pred),
+                                    pred);
+    }
+}
+
+int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
+                          const int32_t *restrict bias, const int32_t *restrict mult,
+                          const int32_t *restrict shift, const int8_t *restrict lut,
+                          int8_t *restrict y, int32_t rows, int32_t k, int32_t n, int32_t zy)
+{
+    const int32_t stride = (k + 15) / 16 * 16, chunks = stride / 16;
+    if (stride > TILE_BYTES)
+        return -1; /* the compiler never emits such a call (qnn.TILE_BYTES) */
+    const int32_t tile_rows = tile_pixels_for(stride);
+    int8_t tile[TILE_BYTES] __attribute__((aligned(16)));
+    int32_t acc0[TILE_PIXELS_MAX], acc1[TILE_PIXELS_MAX];
+    for (int32_t r0 = 0; r0 < rows; r0 += tile_rows) {
+        const int32_t nr = rows - r0 < tile_rows ? rows - r0 : tile_rows;
+        /* x's rows are the reduction vectors already; copied only to pad k to 16 */
+        const int8_t *t = x + r0 * k;
+        if (stride != k) {
+            for (int32_t r = 0; r < nr; r++)
+                for (int32_t i = 0; i < k; i += 16) {
+                    mve_pred16_t pred = vctp8q((uint32_t)(k - i));
+                    vstrbq_p_s8(tile + r * stride + i, vldrbq_z_s8(x + (r0 + r) * k + i, pred), pred);
+                }
+            t = tile;
+        }
+        for (int32_t o = 0; o < n; o += 2) {
+            const int8_t *wo = w + (o / 2) * chunks * 32;
+            int32_t p = 0;
+            for (; p + 3 <= nr; p += 3)
+                dot_2x3(wo, t + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
+            if (nr - p == 2)
+                dot_2x2(wo, t + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
+            else if (nr - p == 1)
+                dot_2x1(wo, t + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
+            requantize_column(acc0, nr, mult[o], shift[o], zy, lut, y + r0 * n + o, n);
+            if (o + 1 < n)
+                requantize_column(acc1, nr, mult[o + 1], shift[o + 1], zy, lut, y + r0 * n + o + 1, n);
+        }
+    }
+    return 0;
+}
+
 /* one tap on 16 outputs: four VLDRB.S32 at immediate offsets from the row, four
    VMLA by the tap (gcc 12 recomputes the addresses when written in intrinsics) */
 #define DW_TAP_S1(KX)                                                                           \
@@ -457,6 +523,24 @@ int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
                 y[(o * out_h + oy) * out_w + ox] = requantize(acc, mult[o], shift[o], zy, lut);
             }
     }
+    return 0;
+}
+int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
+                          const int32_t *restrict bias, const int32_t *restrict mult,
+                          const int32_t *restrict shift, const int8_t *restrict lut,
+                          int8_t *restrict y, int32_t rows, int32_t k, int32_t n, int32_t zy)
+{
+    const int32_t chunks = (k + 15) / 16;
+    if (chunks * 16 > TILE_BYTES)
+        return -1; /* the same limit as the Helium path */
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t o = 0; o < n; o++) {
+            const int8_t *wo = w + (o / 2) * chunks * 32 + (o % 2) * 16;
+            int32_t acc = bias[o];
+            for (int32_t c = 0; c < k; c++)
+                acc += (int32_t)x[r * k + c] * wo[(c / 16) * 32 + c % 16];
+            y[r * n + o] = requantize(acc, mult[o], shift[o], zy, lut);
+        }
     return 0;
 }
 #endif

@@ -7,7 +7,7 @@
 #include "platform.h"
 
 typedef struct {
-    int kind; /* 0 pointwise, 1 depthwise, 2 conv */
+    int kind; /* 0 pointwise, 1 depthwise, 2 conv, 3 matmul */
     const int8_t *x, *w, *lut, *expected;
     const int32_t *bias, *mult, *shift;
     int32_t n_out;    /* output bytes */
@@ -30,6 +30,9 @@ int32_t codegen_s8_conv(const int8_t *x, const int8_t *w, const int32_t *bias, c
                         int32_t height, int32_t width, int32_t cout, int32_t kernel_h,
                         int32_t kernel_w, int32_t stride_h, int32_t stride_w, int32_t pad_top,
                         int32_t pad_left, int32_t out_h, int32_t out_w, int32_t zx, int32_t zy);
+int32_t codegen_s8_matmul(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                          const int32_t *shift, const int8_t *lut, int8_t *y, int32_t rows, int32_t k,
+                          int32_t n, int32_t zy);
 
 static int8_t out[65536 + 16];
 
@@ -49,6 +52,9 @@ int main(void)
             rc = codegen_s8_depthwise(c->x, c->w, c->bias, c->mult, c->shift, c->lut, out, p[0],
                                       p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10],
                                       p[11], p[12]);
+        else if (c->kind == 3)
+            rc = codegen_s8_matmul(c->x, c->w, c->bias, c->mult, c->shift, c->lut, out, p[0], p[1],
+                                   p[2], p[3]);
         else
             rc = codegen_s8_conv(c->x, c->w, c->bias, c->mult, c->shift, c->lut, out, p[0], p[1],
                                  p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12],

@@ -39,6 +39,10 @@ CONV_CASES = [(3, 12, 40, 16, 3, 2, (1, 1, 1, 1)), (64, 1, 40, 8, (1, 3), 1, (0,
               (200, 1, 10, 4, (1, 3), 1, (0, 1, 0, 1)), (1, 4, 4, 2, 3, 1, (0, 0, 0, 0))]
 
 
+# (rows, k, n): SVTR's linear layers and the head, odd sizes
+MATMUL_CASES = [(40, 120, 360), (40, 64, 97), (40, 240, 120), (7, 33, 5), (1, 16, 2), (50, 17, 3)]
+
+
 def _requant_draws(rng, k, cout, fan_in):
     """Real multipliers spreading outputs over int8 (some saturating); every
     4th case >= 0.5 (shift < 32: the kernels' left-shift path)."""
@@ -109,8 +113,26 @@ def conv_cases(seed=2):
     return cases
 
 
+def matmul_cases(seed=3):
+    from codegen import qnn
+    rng = np.random.default_rng(seed)
+    cases = []
+    for k_, (rows, k, n) in enumerate(MATMUL_CASES):
+        x = rng.integers(-128, 128, size=(rows, k)).astype(np.int8)
+        w = rng.integers(-127, 128, size=(k, n)).astype(np.int8)
+        bias = rng.integers(-20000, 20000, size=n)
+        real = _requant_draws(rng, k_, n, k)
+        zy = int(rng.integers(-20, 20))
+        lut = qnn.IDENTITY_LUT if k_ % 2 else rng.integers(-128, 128, size=256).astype(np.int8)
+        expected = qnn.matmul_reference(x, w, bias, real, zy, lut)
+        mult, shift = qnn.quant_multiplier(real)
+        cases.append((3, [rows, k, n, zy], x, qnn.pack_pointwise(w.T), qnn._even(bias),
+                      qnn._even(mult), qnn._even(shift), lut, expected))
+    return cases
+
+
 def all_cases():
-    return pointwise_cases() + depthwise_cases() + conv_cases()
+    return pointwise_cases() + depthwise_cases() + conv_cases() + matmul_cases()
 
 
 def write_cases(path, cases):
