@@ -8,30 +8,15 @@ KeyboardInterrupt and the compilation went on (model.errors.guard_signals):
 an interrupted step never passes for a finished one.
 """
 import argparse
-import contextlib
 import os
 import sys
 import warnings
 
 
-@contextlib.contextmanager
-def stdout_to_stderr():
-    """Native libraries (paddle2onnx, TVM) print to fd 1; keep stdout for results."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def main(argv=None):
     # First of all: a signal during the heavy imports below is one line too.
     from model.errors import guard_signals
-    from .errors import ALL_OUTPUTS, run_step
+    from .errors import ALL_OUTPUTS, run_step, stdout_to_stderr
     guard_signals()
     ap = argparse.ArgumentParser(prog="python -m codegen", description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", required=True)

@@ -121,7 +121,7 @@ def compare(ours, ref):
 
 def check(model_dir, gen_dir, n=4, seed=0, tolerance=TOLERANCE, device=None):
     from . import frontend
-    from .__main__ import stdout_to_stderr
+    from .errors import stdout_to_stderr
     with open(os.path.join(gen_dir, "report.json")) as f:
         report = json.load(f)
     shape = report["input_shape"]

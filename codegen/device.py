@@ -118,7 +118,7 @@ def build_elf(gen_dir, inputs, refs, work, root):
     elf = os.path.join(work, "check.elf")
     _run(["arm-none-eabi-gcc"] + CPU + ["-nostartfiles", "--specs=nano.specs",
                                         "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments",
-                                        "-T", os.path.join(plat, "corstone300.ld")]
+                                        "-L", plat, "-T", os.path.join(plat, "corstone300.ld")]
          + objects + ["-lm", "-o", elf])
     return elf
 

@@ -5,7 +5,9 @@ anything else is a bug in codegen and keeps its traceback.  The names of the
 outputs live here, beside the errors, so the CLI can clear a failed step's
 folder without importing TVM.
 """
+import contextlib
 import os
+import sys
 
 OUTPUTS = {"c": ("kernels.c", "model.c", "model.h", "weights.bin", "report.json"),
            "llvm-mve": ("kernels.o", "model.c", "model.h", "weights.bin", "report.json")}
@@ -46,3 +48,17 @@ def run_step(prog, out_dir, names, body):
 
 class CodegenError(Exception):
     """A problem with the user's model or options, explained in one line."""
+
+
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Native libraries (paddle2onnx, TVM) print to fd 1; keep stdout for results."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -359,7 +359,7 @@ def main(argv=None):
     def quantize_model():
         guard_signals(paddle=True)  # paddle2onnx reads the model with Paddle: its handlers, then ours
         from . import frontend
-        from .__main__ import stdout_to_stderr
+        from .errors import stdout_to_stderr
         with stdout_to_stderr():
             shape = frontend.parse_shape(args.input_shape) if args.input_shape else None
             return run(args.model_dir, args.out, args.calib, args.calib_count, args.select_count,

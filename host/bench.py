@@ -13,7 +13,9 @@ It fails (exit 1, one line per problem) when the bench's own checks fail: a run
 that did not pass, two runs of one ELF that disagree on any count (QEMU runs with
 ``-icount shift=0``, so they must not), or variants that read different text.
 Performance targets are reported, never enforced: they are numbers to watch, not
-tests.
+tests. ``--int8 NAME --quant-report report.json`` adds the int8 section: that
+variant (the quantized model) beside ``--best`` (fp32), with the accuracy of
+both models from codegen.quantize's evaluation.
 """
 import argparse
 import json
@@ -31,6 +33,9 @@ PEER_ONNX2C_MACS = 640_135_680  # PP-OCRv3 rec at 1x3x48x320: compared per MAC
 TARGET_STOCK_RATIO = 4.0
 TARGET_INSTR_PER_MAC = 0.5
 SCORE_TOLERANCE = 1e-4
+# Issue 17's int8 targets.
+INT8_TARGETS = {"instructions": 100_000_000, "instr_per_mac": 0.16, "weights_bytes": 1_700_000,
+                "arena_bytes": 500_000, "drop_test_points": 0.5, "drop_real_val_points": 1.0}
 
 
 class BenchError(Exception):
@@ -117,11 +122,15 @@ def _beats_onnx2c(ref):
     return ref["instructions"] / ref["macs"] < PEER_ONNX2C_INSTRUCTIONS / PEER_ONNX2C_MACS
 
 
-def compare(variants, baseline, best):
-    """Cross-variant checks (same text, scores within tolerance) and the ratios."""
+def compare(variants, baseline, best, int8=()):
+    """Cross-variant checks (same text, scores within tolerance) and the ratios.
+    int8 variants are another model (the quantized one): int8_summary reports
+    their text beside fp32's instead."""
     ref = variants[best]
     problems = []
     for v in variants.values():
+        if v["name"] in int8:
+            continue
         if v["text"] != ref["text"]:
             problems.append("%s reads %r but %s reads %r" % (v["name"], v["text"], best, ref["text"]))
         elif abs(v["score"] - ref["score"]) > SCORE_TOLERANCE:
@@ -148,6 +157,46 @@ def compare(variants, baseline, best):
         "arena_equals_lower_bound": targets["arena_equals_lower_bound"],
     }
     return targets, problems
+
+
+def int8_summary(variant, fp32, quant_report):
+    """int8 beside the fp32 build of the same checkpoint: speed, memory, where it
+    lives, and the accuracy of both on the same images (codegen.quantize's
+    onnxruntime evaluation of the fp32 and the QDQ model)."""
+    accuracy = {}
+    for split, ev in sorted((quant_report or {}).get("evaluations", {}).items()):
+        accuracy[split] = {"images": ev["count"], "fp32_word_acc": ev["fp32"]["word_acc"],
+                           "int8_word_acc": ev["int8"]["word_acc"],
+                           "drop_points": round(100 * (ev["fp32"]["word_acc"] - ev["int8"]["word_acc"]), 2),
+                           "same_text": ev["same_text"]}
+    layers = (quant_report or {}).get("layers", [])
+    summary = {
+        "variant": variant["name"], "fp32_variant": fp32["name"],
+        "text": variant["text"], "score": variant["score"],
+        "fp32_text": fp32["text"], "fp32_score": fp32["score"],
+        "instructions": variant["instructions"], "fp32_instructions": fp32["instructions"],
+        "speedup": round(fp32["instructions"] / variant["instructions"], 3),
+        "instr_per_mac": variant["instr_per_mac"], "macs": variant["macs"],
+        "weights_bytes": variant["weights_bytes"], "fp32_weights_bytes": fp32["weights_bytes"],
+        "arena_bytes": variant["arena_bytes"], "fp32_arena_bytes": fp32["arena_bytes"],
+        "regions": variant["regions"],
+        "int8_layers": sum(1 for layer in layers if layer.get("precision") == "int8"),
+        "fp32_layers": sum(1 for layer in layers if layer.get("precision") == "fp32"),
+        "accuracy": accuracy,
+    }
+    t = INT8_TARGETS
+    drop = {s: a["drop_points"] for s, a in accuracy.items()}
+    summary["targets"] = dict(t)
+    summary["met"] = {
+        "instructions": variant["instructions"] <= t["instructions"],
+        "instr_per_mac": variant["instr_per_mac"] <= t["instr_per_mac"],
+        "weights_bytes": variant["weights_bytes"] <= t["weights_bytes"],
+        "arena_bytes": variant["arena_bytes"] <= t["arena_bytes"],
+        "nothing_in_ddr": not variant["regions"].get("DDR"),
+        "drop_test": drop["test"] <= t["drop_test_points"] if "test" in drop else None,
+        "drop_real_val": drop["real_val"] <= t["drop_real_val_points"] if "real_val" in drop else None,
+    }
+    return summary
 
 
 def _fmt(n):
@@ -208,8 +257,51 @@ def write_markdown(path, report, chart_name):
     lines += ["", "## Memory by section: %s" % best, "", "| section | bytes |", "|---|---:|"]
     for name, size in variants[best]["sections"].items():
         lines.append("| %s | %s |" % (name, _fmt(size)))
+    if report.get("int8"):
+        lines += _int8_markdown(report["int8"], variants[report["int8"]["variant"]], mark)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def _int8_markdown(s, variant, mark):
+    t, met = s["targets"], s["met"]
+
+    def flag(key):
+        return "-" if met[key] is None else mark[met[key]]
+    lines = ["", "## int8 (issue 17): %s beside %s" % (s["variant"], s["fp32_variant"]), "",
+             "The quantized model (%d int8 + %d fp32 layers, `./scons quantize`) through the int8 "
+             "library kernels; accuracy of both models on the same images from the quantize step "
+             "(onnxruntime on the host)." % (s["int8_layers"], s["fp32_layers"]), "",
+             "| | fp32 | int8 | target | |", "|---|---:|---:|---:|---|",
+             "| text (score) | %s (%.4f) | %s (%.4f) | | |" % (s["fp32_text"], s["fp32_score"], s["text"],
+                                                             s["score"]),
+             "| instructions | %s | %s (%.2fx fewer) | <= %s | %s |" % (
+                 _fmt(s["fp32_instructions"]), _fmt(s["instructions"]), s["speedup"],
+                 _fmt(t["instructions"]), flag("instructions")),
+             "| instructions per MAC | | %.3f | <= %.2f | %s |" % (s["instr_per_mac"], t["instr_per_mac"],
+                                                                  flag("instr_per_mac")),
+             "| weights bytes | %s | %s | <= %s | %s |" % (_fmt(s["fp32_weights_bytes"]), _fmt(s["weights_bytes"]),
+                                                          _fmt(t["weights_bytes"]), flag("weights_bytes")),
+             "| arena bytes | %s | %s | <= %s | %s |" % (_fmt(s["fp32_arena_bytes"]), _fmt(s["arena_bytes"]),
+                                                        _fmt(t["arena_bytes"]), flag("arena_bytes")),
+             "| nothing in DDR (memory=onchip) | | %s | | %s |" % (
+                 ", ".join("%s %s" % (k, _fmt(v)) for k, v in sorted(s["regions"].items())),
+                 flag("nothing_in_ddr"))]
+    for split, a in s["accuracy"].items():
+        key = "drop_test" if split == "test" else "drop_real_val" if split == "real_val" else None
+        limit = t["drop_test_points"] if split == "test" else t["drop_real_val_points"]
+        lines.append("| word accuracy, %s (%d images) | %.4f | %.4f (-%.2f points, same text %.1f%%) | "
+                     "<= -%.1f points | %s |" % (split, a["images"], a["fp32_word_acc"], a["int8_word_acc"],
+                                                 a["drop_points"], 100 * a["same_text"], limit,
+                                                 flag(key) if key else "-"))
+    lines += ["", "### Per kernel: %s" % s["variant"], "",
+              "| # | kernel | ops | MACs | instructions | instr/MAC | share |",
+              "|---:|---|---|---:|---:|---:|---:|"]
+    for k in sorted(variant["kernels"], key=lambda k: -k["instructions"]):
+        lines.append("| %d | %s | %s | %s | %s | %s | %.1f%% |" % (
+            k["index"], k["kernel"], k["ops"], _fmt(k["macs"]), _fmt(k["instructions"]),
+            "%.3f" % k["instr_per_mac"] if k["instr_per_mac"] is not None else "-", 100 * k["share"]))
+    return lines
 
 
 def write_chart(path, report):
@@ -249,9 +341,15 @@ def build_report(args):
     for role, name in (("--baseline", args.baseline), ("--best", args.best)):
         if name not in variants:
             raise BenchError("%s %s: no such variant (have %s)" % (role, name, ", ".join(variants)))
-    targets, problems = compare(variants, args.baseline, args.best)
+    int8 = [args.int8] if args.int8 else []
+    if args.int8 and args.int8 not in variants:
+        raise BenchError("--int8 %s: no such variant (have %s)" % (args.int8, ", ".join(variants)))
+    targets, problems = compare(variants, args.baseline, args.best, int8)
     report = {"model": args.model, "baseline": args.baseline, "best": args.best,
               "variants": variants, "targets": targets}
+    if args.int8:
+        quant = read_json(args.quant_report) if args.quant_report else None
+        report["int8"] = int8_summary(variants[args.int8], variants[args.best], quant)
     if args.host_costs:
         report["host_costs"] = read_json(args.host_costs)
     return report, problems
@@ -265,6 +363,8 @@ def main(argv=None):
     ap.add_argument("--best", required=True)
     ap.add_argument("--model", default="model")
     ap.add_argument("--host-costs")
+    ap.add_argument("--int8", help="the variant that runs the quantized model")
+    ap.add_argument("--quant-report", help="codegen.quantize's report.json (fp32 vs int8 accuracy)")
     ap.add_argument("--out-dir", required=True)
     args = ap.parse_args(argv)
     for spec in args.variant:
@@ -286,6 +386,11 @@ def main(argv=None):
     print("bench: %s %s instructions (%.3f/MAC), stock C %.2fx more, onnx2c peer %.2fx more per MAC; "
           "report in %s/report.md" % (report["best"], _fmt(best["instructions"]), best["instr_per_mac"],
                                       t["stock_over_best"], t["onnx2c_over_best"], args.out_dir))
+    if report.get("int8"):
+        s = report["int8"]
+        print("bench: %s %s instructions (%.3f/MAC, %.2fx fewer than fp32), weights %s B, arena %s B"
+              % (s["variant"], _fmt(s["instructions"]), s["instr_per_mac"], s["speedup"],
+                 _fmt(s["weights_bytes"]), _fmt(s["arena_bytes"])))
     for problem in problems:
         print("error: bench: %s" % problem, file=sys.stderr)
     return 1 if problems else 0

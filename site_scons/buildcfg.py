@@ -240,6 +240,9 @@ GRAPH_OPTIONS = {
     "eval_images": ("0", _int_range(0, 65535), "`eval`: at most this many images (0: all)"),
     "precision": ("fp32", _one_of("fp32", "int8"),
                   "fp32, or int8: the quantized model of `quantize` (integer kernels for its int8 layers)"),
+    "memory": ("ddr", _one_of("ddr", "onchip"),
+               "ddr, or onchip: weights and images in the QSPI flash, arena in the SSE-300 SRAM, "
+               "nothing in DDR (int8 models; the link says what does not fit)"),
     "quant_images": ("200", _int_range(1, 5000),
                      "`quantize`: calibration images (rendered val and real train crops, in turn)"),
 }

@@ -50,6 +50,7 @@ const char *platform_region_name(const void *addr) {
   if (a >= 0x01000000u && a < 0x01200000u) return "FPGA SRAM";
   if (a >= 0x20000000u && a < 0x20080000u) return "DTCM";
   if (a >= 0x21000000u && a < 0x21400000u) return "SRAM";
+  if (a >= 0x28000000u && a < 0x28800000u) return "QSPI";
   if (a >= 0x60000000u && a < 0xE0000000u) return "DDR";
   return "?";
 }

@@ -79,15 +79,20 @@ def memory_region(address):
     return "other"
 
 
+# What the two layouts (corstone300.ld, corstone300_onchip.ld) INCLUDE.
+LINKSCRIPT_INCLUDES = ("corstone300_memory.ld", "corstone300_sections.ld")
+
+
 def _firmware(env, target, sources, LINKSCRIPT, **kw):
     """Compile ``sources`` and link them into ``target`` (an ELF) with ``LINKSCRIPT``."""
     linkscript = env.File(LINKSCRIPT).srcnode()  # no copy in the variant dir
+    # -L: the script INCLUDEs its memory map and sections from its own folder
     nodes = env.Program(target, sources,
-                        LINKFLAGS=env["LINKFLAGS"] + ["-T", linkscript.path,
+                        LINKFLAGS=env["LINKFLAGS"] + ["-L", linkscript.dir.path, "-T", linkscript.path,
                                                       "-Wl,-Map,${TARGETS[1]}"],
                         **kw)
     elf = nodes[0]
-    env.Depends(elf, linkscript)
+    env.Depends(elf, [linkscript] + [linkscript.dir.File(n) for n in LINKSCRIPT_INCLUDES])
     size = env.Command(str(elf) + ".size.json", elf,
                        SCons.Action.Action(_size_report, "$SIZECOMSTR"))
     env.Depends(list(elf.sources) + [elf], env.Value(env["ARM_GCC_VERSION"]))

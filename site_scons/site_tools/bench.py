@@ -2,7 +2,7 @@
 
 Builders
   env.BenchReport(report_json, variants, BASELINE=name, BEST=name, MODEL=name
-                  (, host_costs=node))
+                  (, host_costs=node) (, INT8=name, quant_report=node))
       variants: [(name, codegen report.json, ELF size.json, [run logs...]), ...]
       -> report.json, report.md, kernels.png in the target's folder (host/bench.py).
   env.BuildCost(host_costs_json, TARGET_PATH="build/firmware/ocr.elf", OPTIONS=[...])
@@ -22,6 +22,8 @@ def _report_argv(target, source, env):
         argv += ["--variant", name, report.path, size.path] + [log.path for log in logs]
     argv += ["--baseline", env["BASELINE"], "--best", env["BEST"], "--model", env["MODEL"],
              "--out-dir", os.path.dirname(target[0].path)]
+    if env.get("INT8"):
+        argv += ["--int8", env["INT8"], "--quant-report", env["BENCH_QUANT_REPORT"].path]
     if env.get("BENCH_HOST_COSTS"):
         argv += ["--host-costs", env["BENCH_HOST_COSTS"].path]
     return argv
@@ -35,8 +37,9 @@ def _report_emitter(target, source, env):
     return targets, source + code + [env.Value(sorted(versions.items()))]
 
 
-def bench_report(env, target, variants, BASELINE, BEST, MODEL, host_costs=None):
-    sources = []
+def bench_report(env, target, variants, BASELINE, BEST, MODEL, host_costs=None, INT8=None,
+                 quant_report=None):
+    sources = [quant_report] if INT8 else []
     for _name, report, size, logs in variants:
         sources += [report, size] + list(logs)
     if host_costs is not None:
@@ -45,9 +48,10 @@ def bench_report(env, target, variants, BASELINE, BEST, MODEL, host_costs=None):
     layout = [(name, str(report), str(size), [str(log) for log in logs])
               for name, report, size, logs in variants]
     sources.append(env.Value({"variants": layout, "baseline": BASELINE, "best": BEST,
-                              "model": MODEL}))
+                              "model": MODEL, "int8": INT8}))
     return env._BenchReport(target, sources, BENCH_VARIANTS=variants, BENCH_HOST_COSTS=host_costs,
-                            BASELINE=BASELINE, BEST=BEST, MODEL=MODEL)
+                            BASELINE=BASELINE, BEST=BEST, MODEL=MODEL, INT8=INT8,
+                            BENCH_QUANT_REPORT=quant_report)
 
 
 def _cost_argv(target, source, env):

@@ -27,12 +27,16 @@ def _reference_argv(target, source, env):
     argv = ["--model", os.path.dirname(model.path), "--labels", labels.path, "--json", target[0].path]
     if env.get("LIMIT"):
         argv += ["--limit", env["LIMIT"]]
+    onnx = [s for s in source if s.path.endswith(".onnx")]
+    if onnx:
+        argv += ["--onnx", onnx[0].path]
     return argv
 
 
 def _reference_emitter(target, source, env):
     code = pyaction.python_sources(env, "host/predict.py")
-    versions = {"paddlepaddle": pyaction.dist_version("paddlepaddle")}
+    versions = {"paddlepaddle": pyaction.dist_version("paddlepaddle"),
+                "onnxruntime": pyaction.dist_version("onnxruntime")}
     manifests = splitnodes.label_images(env, source)
     return target, source + manifests + code + [env.Value({"limit": env.get("LIMIT")}),
                                     env.Value(sorted(versions.items()))]
@@ -48,7 +52,9 @@ def _report_emitter(target, source, env):
     code = pyaction.python_sources(env, "host/report.py")
     return targets, source + code + [env.Value({"min_accuracy": env.get("MIN_ACCURACY"),
                                                 "split": env.get("SPLIT", "test"),
-                                                "title": env.get("TITLE", "")})]
+                                                "title": env.get("TITLE", ""),
+                                                "min_agreement": env.get("MIN_AGREEMENT"),
+                                                "score_tolerance": env.get("SCORE_TOLERANCE")})]
 
 
 def _report_argv(target, source, env):
@@ -67,15 +73,21 @@ def _report_argv(target, source, env):
         argv += ["--metrics", metrics[0], "--split", env.get("SPLIT", "test")]
     else:
         argv += ["--min-accuracy", 0.0]
+    if env.get("MIN_AGREEMENT") is not None:
+        argv += ["--min-agreement", env["MIN_AGREEMENT"], "--score-tolerance", env["SCORE_TOLERANCE"]]
     if env.get("TITLE"):
         argv += ["--title", env["TITLE"]]
     return argv
 
 
 def device_evaluation(env, out_dir, model, labels, firmware, count, shards, limit=None,
-                      metrics=None, split="test", min_accuracy=None, title="On-device test"):
+                      metrics=None, split="test", min_accuracy=None, title="On-device test",
+                      reference_onnx=None, min_agreement=None, score_tolerance=None):
     """See the module docstring; ``count`` is how many images the runs read
-    (for the simulator's timeout), ``limit`` how many of the label file to take."""
+    (for the simulator's timeout), ``limit`` how many of the label file to take.
+    reference_onnx: the host reference runs that ONNX file (the int8 QDQ model)
+    with onnxruntime; min_agreement / score_tolerance: how much of the device's
+    text must equal it (default: all, scores within 1e-4)."""
     runs = []
     shards = max(1, min(shards, count))
     for shard in range(shards):
@@ -85,9 +97,12 @@ def device_evaluation(env, out_dir, model, labels, firmware, count, shards, limi
         elf = firmware("%s_%d" % (out_dir.replace("build/", "").replace("/", "_"), shard), images[0])
         runs += [images[1]] + env.Simulate("%s/run_%d.log" % (out_dir, shard), elf[0],
                                            IMAGES=len(range(shard, count, shards)))[:1]
-    reference = env.HostReference("%s/reference.json" % out_dir, model["inference"] + [labels], LIMIT=limit)
+    reference = env.HostReference("%s/reference.json" % out_dir,
+                                  model["inference"] + [labels] + ([reference_onnx] if reference_onnx else []),
+                                  LIMIT=limit)
     return env.DeviceReport("%s/report.json" % out_dir, runs + reference + ([metrics] if metrics else []),
-                            MIN_ACCURACY=min_accuracy, SPLIT=split, TITLE=title)
+                            MIN_ACCURACY=min_accuracy, SPLIT=split, TITLE=title,
+                            MIN_AGREEMENT=min_agreement, SCORE_TOLERANCE=score_tolerance)
 
 
 def generate(env):

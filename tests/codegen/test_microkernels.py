@@ -22,7 +22,7 @@ def run_harness(harness, obj, tmp_path):
     elf = str(tmp_path / (harness + ".elf"))
     subprocess.run(["arm-none-eabi-gcc"] + device.CFLAGS + ["-I", plat] + sources + [obj] +
                    device.CPU + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
-                                 "-Wl,--no-warn-rwx-segments", "-T",
+                                 "-Wl,--no-warn-rwx-segments", "-L", plat, "-T",
                                  os.path.join(plat, "corstone300.ld"), "-lm", "-o", elf],
                    check=True)
     return subprocess.run(device.QEMU + ["-kernel", elf], capture_output=True, text=True,

@@ -217,6 +217,26 @@ def test_builder_reruns_for_its_inputs_only(small_recognizer, tmp_path):
 # ---------------------------------------------------------------------------
 # codegen.qnn: the QDQ model as integer kernels
 # ---------------------------------------------------------------------------
+def test_quantize_step_does_not_depend_on_the_kernel_compiler():
+    """The quantizer's signature (site_tools/quantize.py: what codegen/quantize.py
+    imports) leaves out the int8 kernels and the compiler: a kernel change
+    recompiles, it does not re-quantize (8-26 minutes)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("pyaction", os.path.join(ROOT, "site_scons", "pyaction.py"))
+    pyaction = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pyaction)
+    seen, todo = set(), [os.path.join(ROOT, "codegen", "quantize.py")]
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo += pyaction._imports(path, ROOT)
+    names = {os.path.relpath(p, ROOT) for p in seen}
+    assert "codegen/frontend.py" in names
+    assert not names & {"codegen/compiler.py", "codegen/qnn.py", "codegen/__main__.py",
+                        "codegen/schedule.py"}, sorted(names)
+
+
 def test_fixed_point_multipliers():
     from codegen import qnn
     real = np.array([0.75, 0.5, 1e-3, 3.1e-5, 0.999999])

@@ -21,13 +21,17 @@ CPU = ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"]
 CFLAGS = CPU + ["-O3", "-g", "-std=gnu11", "-ffreestanding", "-ffunction-sections", "-fdata-sections",
                 "-Wall", "-Wextra", "-Werror", "-I", PLATFORM]
 LDFLAGS = CPU + ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
-                 "-T", os.path.join(PLATFORM, "corstone300.ld")]
+                 "-L", PLATFORM, "-T", os.path.join(PLATFORM, "corstone300.ld")]
 PLATFORM_SOURCES = ["startup.c", "platform.c", "uart.c", "retarget.c", "fault.c", "counter.c",
                     "exit.c", "crc32.c"]
 
+ONCHIP_LDFLAGS = LDFLAGS[:-1] + [os.path.join(PLATFORM, "corstone300_onchip.ld")]
+
+
 @pytest.fixture(scope="module")
 def build(tmp_path_factory):
-    """build(name, sources, extra_objects=()) -> ELF path; platform objects compiled once."""
+    """build(name, sources, extra_objects=(), ldflags=LDFLAGS) -> ELF path; platform
+    objects compiled once."""
     out = tmp_path_factory.mktemp("firmware")
     objects = []
     for source in PLATFORM_SOURCES:
@@ -36,10 +40,10 @@ def build(tmp_path_factory):
                        check=True, capture_output=True, text=True)
         objects.append(obj)
 
-    def _build(name, sources, extra_objects=()):
+    def _build(name, sources, extra_objects=(), ldflags=LDFLAGS):
         elf = str(out / (name + ".elf"))
         result = subprocess.run([GCC] + CFLAGS + list(sources) + objects + list(extra_objects)
-                                + LDFLAGS + ["-lm", "-o", elf], capture_output=True, text=True)
+                                + ldflags + ["-lm", "-o", elf], capture_output=True, text=True)
         assert result.returncode == 0 and result.stderr == "", result.stderr
         return elf
 
@@ -125,6 +129,51 @@ def test_weights_blob_is_aligned_in_ddr_with_zlib_crc(build):
     assert int(size) == int(span) == len(weights)
     assert int(crc, 16) == zlib.crc32(weights)
     assert "incremental crc 0x%08x" % zlib.crc32(weights) in text
+
+
+def weights_object(build, name, weights):
+    folder = build.out / name
+    folder.mkdir(exist_ok=True)
+    (folder / "weights.bin").write_bytes(weights)
+    blob = str(build.out / (name + ".o"))
+    subprocess.run([GCC] + CPU + ["-Wa,-I," + str(folder), "-c", os.path.join(PLATFORM, "blob.S"),
+                                  "-o", blob], check=True)
+    return blob
+
+
+def test_onchip_layout_puts_weights_in_qspi_and_the_arena_in_sram(build):
+    """memory=onchip (corstone300_onchip.ld): read-only data in the QSPI flash,
+    which QEMU loads from the ELF like any segment, large buffers in SRAM,
+    nothing in DDR; the CRC read back on the device matches."""
+    weights = bytes((i * 131 + 7) % 253 for i in range(3 << 20))
+    blob = weights_object(build, "onchip", weights)
+    elf = build("blob_check_onchip", [os.path.join(HERE, "blob_check.c")], [blob], ONCHIP_LDFLAGS)
+    text, rc = run_qemu(elf)
+    assert rc == 0, text
+    assert re.search(r"region QSPI size %d" % len(weights), text), text
+    assert "crc 0x%08x" % zlib.crc32(weights) in text
+    table = subprocess.run(["arm-none-eabi-readelf", "-W", "-S", elf], capture_output=True, text=True,
+                           check=True).stdout
+    address = {m.group(1): int(m.group(2), 16)
+               for m in re.finditer(r"\]\s+(\.\S+)\s+\S+\s+([0-9a-f]{8})", table)}
+    assert 0x38000000 <= address[".model_weights"] < 0x38800000   # QSPI
+    assert 0x38000000 <= address[".rodata"] < 0x38800000          # QSPI
+    assert not [s for s, a in address.items() if 0x60000000 <= a < 0xE0000000]  # nothing in DDR
+    symbols = dict(line.split()[::-2] for line in subprocess.run(
+        ["arm-none-eabi-nm", elf], capture_output=True, text=True, check=True).stdout.splitlines()
+        if len(line.split()) == 3)
+    for start in ("__model_arena_start", "__ddr_bss_start"):  # large buffers: SSE-300 SRAM
+        assert 0x31000000 <= int(symbols[start], 16) < 0x31200000, start
+
+
+def test_onchip_layout_fails_the_link_with_one_clear_line_when_weights_do_not_fit(build):
+    blob = weights_object(build, "too_big", bytes(9 << 20))  # fp32-sized weights: 9 MB > 8 MB QSPI
+    elf = str(build.out / "too_big.elf")
+    result = subprocess.run([GCC] + CFLAGS + [os.path.join(HERE, "blob_check.c"), blob]
+                            + [str(build.out / (s + ".o")) for s in PLATFORM_SOURCES]
+                            + ONCHIP_LDFLAGS + ["-lm", "-o", elf], capture_output=True, text=True)
+    assert result.returncode != 0 and not os.path.exists(elf)
+    assert "QSPI" in result.stderr and "overflowed" in result.stderr, result.stderr
 
 
 def test_sections_land_in_their_regions(build):

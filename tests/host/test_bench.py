@@ -103,6 +103,44 @@ def test_variants_reading_different_text_fail(tmp_path, capsys):
     assert "stock-c reads 'QBH0USE' but best-c reads 'QBHOUSE'" in capsys.readouterr().err
 
 
+def test_int8_section_sets_the_quantized_build_beside_fp32(tmp_path):
+    """--int8: that variant reads another model (other score, maybe other text:
+    not a failure), and the report gives its speed-up, memory, regions and the
+    accuracy of both models from the quantize report, against issue 17's targets."""
+    quant = tmp_path / "quant.json"
+    quant.write_text(json.dumps({
+        "layers": [{"name": "Conv.0", "precision": "fp32"}] + [{"name": "Conv.%d" % i, "precision": "int8"}
+                                                               for i in range(1, 4)],
+        "evaluations": {
+            "test": {"count": 600, "fp32": {"word_acc": 0.935}, "int8": {"word_acc": 0.9333},
+                     "same_text": 0.965},
+            "real_val": {"count": 557, "fp32": {"word_acc": 0.9336}, "int8": {"word_acc": 0.9102},
+                         "same_text": 0.948}}}))
+    out = tmp_path / "bench"
+    argv = variant(tmp_path, "best-llvm-mve", "llvm-mve", "best", [400, 1200, 100]) + \
+        variant(tmp_path, "best-llvm-mve-int8", "llvm-mve", "best", [100, 300, 50], score=0.98) + \
+        ["--baseline", "best-llvm-mve", "--best", "best-llvm-mve", "--int8", "best-llvm-mve-int8",
+         "--quant-report", str(quant), "--out-dir", str(out)]
+    assert bench.main(argv) == 0
+    s = json.loads((out / "report.json").read_text())["int8"]
+    assert s["instructions"] == 950 and s["fp32_instructions"] == 2200
+    assert s["speedup"] == round(2200 / 950, 3)
+    assert (s["int8_layers"], s["fp32_layers"]) == (3, 1)
+    assert s["accuracy"]["real_val"]["drop_points"] == 2.34
+    assert s["met"]["drop_real_val"] is False and s["met"]["drop_test"] is True
+    assert s["met"]["nothing_in_ddr"] is False  # the synthetic size report has DDR
+    markdown = (out / "report.md").read_text()
+    assert "## int8 (issue 17): best-llvm-mve-int8 beside best-llvm-mve" in markdown
+    assert "-2.34 points" in markdown
+
+
+def test_int8_variant_must_exist(tmp_path, capsys):
+    argv = variant(tmp_path, "stock-c", "c", "stock", [8000, 30000, 2000]) + \
+        ["--baseline", "stock-c", "--best", "stock-c", "--int8", "nope", "--out-dir", str(tmp_path / "o")]
+    assert bench.main(argv) == 1
+    assert "--int8 nope: no such variant" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("broken, message", [
     ("no-kernels", "no per-kernel lines"),
     ("fault", "firmware fault"),
