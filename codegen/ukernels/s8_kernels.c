@@ -334,31 +334,71 @@ int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
             : [p] "r"(rows), [t] "r"(taps[KX]))
 #define DW_TAPS_3 DW_TAP_S1(0); DW_TAP_S1(1); DW_TAP_S1(2)
 #define DW_TAPS_5 DW_TAPS_3; DW_TAP_S1(3); DW_TAP_S1(4)
+/* One output channel's requantization, set up once per channel. */
+typedef struct {
+    int32_t l, minus_r, m, zy;
+    const int8_t *lut0; /* lut + 128 */
+} requant_t;
+
+static inline requant_t requant_setup(int32_t m, int32_t s, int32_t zy, const int8_t *lut)
+{
+    const int32_t l = s < 32 ? 32 - s : 0;
+    requant_t q = {l, 31 - s - l, m, zy, lut + 128};
+    return q;
+}
+
+static inline void store4(int32x4_t a, const requant_t *q, int8_t *y)
+{
+    int32x4_t v = requant4(a, q->l, q->minus_r, q->m, q->zy);
+    vstrbq_s32(y, vldrbq_gather_offset_s32(q->lut0, vreinterpretq_u32_s32(v)));
+}
+
+/* The 16 sums of a block -> n <= 16 outputs: in registers when the block is
+   whole, through the row requantization for the last, partial one. */
+static inline void finish_block(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x4_t a3, int32_t n,
+                                const requant_t *q, int32_t m, int32_t s, const int8_t *lut, int8_t *y)
+{
+    if (n == DW_BLOCK) {
+        store4(a0, q, y);
+        store4(a1, q, y + 4);
+        store4(a2, q, y + 8);
+        store4(a3, q, y + 12);
+        return;
+    }
+    int32_t acc[DW_BLOCK];
+    vst1q_s32(acc, a0);
+    vst1q_s32(acc + 4, a1);
+    vst1q_s32(acc + 8, a2);
+    vst1q_s32(acc + 12, a3);
+    requantize_row(acc, n, m, s, q->zy, lut, y);
+}
+
 #define DW_BLOCK_S1(KW)                                                                          \
     static inline void dw_block_s1_##KW(const int8_t *rows, int32_t row_bytes, const int32_t *taps, \
-                                        int32_t kh, int32_t b, int32_t *acc)                     \
+                                        int32_t kh, int32_t b, int32_t n, const requant_t *q,     \
+                                        int32_t m, int32_t s, const int8_t *lut, int8_t *y)      \
     {                                                                                            \
         int32x4_t a0 = vdupq_n_s32(b), a1 = a0, a2 = a0, a3 = a0, v;                             \
         for (int32_t ky = 0; ky < kh; ky++, rows += row_bytes, taps += KW) {                     \
             DW_TAPS_##KW;                                                                        \
         }                                                                                        \
-        vst1q_s32(acc, a0);                                                                      \
-        vst1q_s32(acc + 4, a1);                                                                  \
-        vst1q_s32(acc + 8, a2);                                                                  \
-        vst1q_s32(acc + 12, a3);                                                                 \
+        finish_block(a0, a1, a2, a3, n, q, m, s, lut, y);                                        \
     }
 DW_BLOCK_S1(3)
 DW_BLOCK_S1(5)
 
+/* 16 outputs of one row: acc[i] = b + sum_taps rows[ky][i * sw + kx] * taps[ky * kw + kx],
+   requantized to y[0..n). */
 static inline void dw_block(const int8_t *rows, int32_t row_bytes, const int32_t *taps, int32_t kh,
-                            int32_t kw, int32_t sw, int32_t b, int32_t *acc)
+                            int32_t kw, int32_t sw, int32_t b, int32_t n, const requant_t *q,
+                            int32_t m, int32_t s, const int8_t *lut, int8_t *y)
 {
     if (sw == 1 && kw == 3) {
-        dw_block_s1_3(rows, row_bytes, taps, kh, b, acc);
+        dw_block_s1_3(rows, row_bytes, taps, kh, b, n, q, m, s, lut, y);
         return;
     }
     if (sw == 1 && kw == 5) {
-        dw_block_s1_5(rows, row_bytes, taps, kh, b, acc);
+        dw_block_s1_5(rows, row_bytes, taps, kh, b, n, q, m, s, lut, y);
         return;
     }
     int32x4_t a0 = vdupq_n_s32(b), a1 = a0, a2 = a0, a3 = a0;
@@ -372,10 +412,7 @@ static inline void dw_block(const int8_t *rows, int32_t row_bytes, const int32_t
             a2 = vmlaq_n_s32(a2, vldrbq_gather_offset_s32(p + 8 * sw, off), t);
             a3 = vmlaq_n_s32(a3, vldrbq_gather_offset_s32(p + 12 * sw, off), t);
         }
-    vst1q_s32(acc, a0);
-    vst1q_s32(acc + 4, a1);
-    vst1q_s32(acc + 8, a2);
-    vst1q_s32(acc + 12, a3);
+    finish_block(a0, a1, a2, a3, n, q, m, s, lut, y);
 }
 
 int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
@@ -394,7 +431,7 @@ int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
     const int32_t rows_held = DW_ROWS_BYTES / row_bytes;
     const int32_t out_rows_per_fill = (rows_held - kernel_h) / stride_h + 1;
     int8_t rows[DW_ROWS_BYTES + 16] __attribute__((aligned(16)));
-    int32_t taps[64], acc[DW_BLOCK];
+    int32_t taps[64];
     const int8x16_t pad = vdupq_n_s8((int8_t)zx);
     for (int32_t c = 0; c < channels; c++) {
         const int8_t *plane = x + c * height * width;
@@ -427,14 +464,14 @@ int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
                 for (i = pad_left + n; i < row_bytes; i += 16)
                     vst1q_s8(row + i, pad);
             }
+            const requant_t q = requant_setup(mult[c], shift[c], zy, lut);
             for (int32_t j = 0; j < n_out; j++) {
                 const int8_t *top = rows + j * stride_h * row_bytes;
                 int8_t *out = y + (c * out_h + oy0 + j) * out_w;
                 for (int32_t ox = 0; ox < out_w; ox += DW_BLOCK) {
+                    const int32_t n = out_w - ox < DW_BLOCK ? out_w - ox : DW_BLOCK;
                     dw_block(top + ox * stride_w, row_bytes, taps, kernel_h, kernel_w, stride_w,
-                             bias[c], acc);
-                    const int32_t m = out_w - ox < DW_BLOCK ? out_w - ox : DW_BLOCK;
-                    requantize_row(acc, m, mult[c], shift[c], zy, lut, out + ox);
+                             bias[c], n, &q, mult[c], shift[c], lut, out + ox);
                 }
             }
         }
