@@ -79,31 +79,32 @@ static inline int32_t dw_row_bytes(int32_t out_w, int32_t kernel_w, int32_t stri
 #include <arm_mve.h>
 
 /* x: the tile, pixel p's 16-channel chunk k at x + p * stride + 16 k. */
+/* 2 output channels x NPIX pixels: pixel i's chunk k at x + i * pstride + k * step. */
 #define DOT_BLOCK(NPIX)                                                                       \
-    static inline void dot_2x##NPIX(const int8_t *w, const int8_t *x, int32_t stride,        \
-                                    int32_t chunks, int32_t b0, int32_t b1, int32_t *acc0,   \
-                                    int32_t *acc1)                                           \
+    static inline void dot_2x##NPIX(const int8_t *w, const int8_t *x, int32_t pstride,       \
+                                    int32_t step, int32_t chunks, int32_t b0, int32_t b1,    \
+                                    int32_t *acc0, int32_t *acc1)                            \
     {                                                                                         \
         int32_t s00 = b0, s01 = b0, s02 = b0, s10 = b1, s11 = b1, s12 = b1;                 \
-        const int8_t *x0 = x, *x1 = x + stride, *x2 = x + 2 * stride;                        \
+        const int8_t *x0 = x, *x1 = x + pstride, *x2 = x + 2 * pstride;                      \
         (void)x1; (void)x2; (void)s01; (void)s02; (void)s11; (void)s12;                      \
         for (int32_t k = 0; k < chunks; k++) {                                                \
             int8x16_t w1 = vld1q_s8(w + 16);                                                  \
             int8x16_t w0 = vld1q_s8(w);                                                       \
             w += 32;                                                                          \
             int8x16_t v0 = vld1q_s8(x0);                                                      \
-            x0 += 16;                                                                         \
+            x0 += step;                                                                       \
             s00 = vmladavaq_s8(s00, w0, v0);                                                  \
             s10 = vmladavaq_s8(s10, w1, v0);                                                  \
             if (NPIX > 1) {                                                                   \
                 int8x16_t v1 = vld1q_s8(x1);                                                  \
-                x1 += 16;                                                                     \
+                x1 += step;                                                                   \
                 s01 = vmladavaq_s8(s01, w0, v1);                                              \
                 s11 = vmladavaq_s8(s11, w1, v1);                                              \
             }                                                                                 \
             if (NPIX > 2) {                                                                   \
                 int8x16_t v2 = vld1q_s8(x2);                                                  \
-                x2 += 16;                                                                     \
+                x2 += step;                                                                   \
                 s02 = vmladavaq_s8(s02, w0, v2);                                              \
                 s12 = vmladavaq_s8(s12, w1, v2);                                              \
             }                                                                                 \
@@ -152,37 +153,113 @@ static inline void requantize_row(const int32_t *acc, int32_t n, int32_t m, int3
     }
 }
 
-/* The weights x tile product of pointwise and conv: n pixels of the tile
- * (pixel p's reduction vector at tile + p * stride), all output channels,
- * written to y + o * pixels (the tile's first pixel). */
-static void tile_product(const int8_t *tile, int32_t n, int32_t stride, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         const int8_t *lut, int32_t zy, int32_t cout, int32_t pixels, int8_t *y)
+/* The whole groups of 3 pixels of a grouped tile (see tile_offset) for one pair
+ * of output channels: acc[p] and acc[TILE_PIXELS_MAX + p] for p < 3 * groups.
+ * Written in assembly so the 6 sums stay in the even registers VMLADAVA needs
+ * and a group costs 15 instructions around its loop (gcc 12 spent ~40). */
+static inline void groups_2x3(const int8_t *w, const int8_t *x, int32_t chunks, int32_t groups,
+                              const int32_t *bias_pair, int32_t *acc)
 {
-    const int32_t chunks = stride / 16;
-    int32_t acc0[TILE_PIXELS_MAX], acc1[TILE_PIXELS_MAX];
+    register int32_t s00 __asm__("r0"), s10 __asm__("r2"), s01 __asm__("r4");
+    register int32_t s11 __asm__("r6"), s02 __asm__("r8"), s12 __asm__("r10");
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd    %[s00], %[s10], [%[bias]]\n\t"
+        "mov     %[s01], %[s00]\n\t"
+        "mov     %[s02], %[s00]\n\t"
+        "mov     %[s11], %[s10]\n\t"
+        "mov     %[s12], %[s10]\n\t"
+        "dls     lr, %[chunks]\n\t"
+        "2:\n\t"
+        "vldrb.8 q0, [%[w], #16]\n\t"
+        "vldrb.8 q1, [%[w]], #32\n\t"
+        "vldrb.8 q2, [%[x]], #16\n\t"
+        "vmladava.s8 %[s10], q0, q2\n\t"
+        "vmladava.s8 %[s00], q1, q2\n\t"
+        "vldrb.8 q3, [%[x]], #16\n\t"
+        "vmladava.s8 %[s11], q0, q3\n\t"
+        "vmladava.s8 %[s01], q1, q3\n\t"
+        "vldrb.8 q2, [%[x]], #16\n\t"
+        "vmladava.s8 %[s12], q0, q2\n\t"
+        "vmladava.s8 %[s02], q1, q2\n\t"
+        "le      lr, 2b\n\t"
+        "sub     %[w], %[w], %[chunks], lsl #5\n\t"
+        "str     %[s01], [%[acc], #4]\n\t"
+        "str     %[s02], [%[acc], #8]\n\t"
+        "str     %[s10], [%[acc], #192]\n\t"
+        "str     %[s11], [%[acc], #196]\n\t"
+        "str     %[s12], [%[acc], #200]\n\t"
+        "str     %[s00], [%[acc]], #12\n\t"
+        "subs    %[groups], %[groups], #1\n\t"
+        "bne     1b"
+        : [s00] "=&r"(s00), [s10] "=&r"(s10), [s01] "=&r"(s01), [s11] "=&r"(s11),
+          [s02] "=&r"(s02), [s12] "=&r"(s12), [w] "+r"(w), [x] "+r"(x), [acc] "+r"(acc),
+          [groups] "+r"(groups)
+        : [chunks] "r"(chunks), [bias] "r"(bias_pair)
+        : "q0", "q1", "q2", "q3", "lr", "memory", "cc");
+}
+_Static_assert(TILE_PIXELS_MAX * 4 == 192, "groups_2x3 stores the second row 192 bytes on");
+
+/* The weights x tile product of pointwise and conv: n pixels of a grouped
+ * tile, all output channels, written to y + o * pixels (the tile's first pixel). */
+static void tile_product(const int8_t *tile, int32_t n, int32_t group, int32_t chunks,
+                         const int8_t *w, const int32_t *bias, const int32_t *mult,
+                         const int32_t *shift, const int8_t *lut, int32_t zy, int32_t cout,
+                         int32_t pixels, int8_t *y)
+{
+    const int32_t step = 16 * group;
+    int32_t acc[2 * TILE_PIXELS_MAX];
     for (int32_t o = 0; o < cout; o += 2) {
         const int8_t *wo = w + (o / 2) * chunks * 32;
         int32_t p = 0;
-        for (; p + 3 <= n; p += 3)
-            dot_2x3(wo, tile + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
-        if (n - p == 2)
-            dot_2x2(wo, tile + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
-        else if (n - p == 1)
-            dot_2x1(wo, tile + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
-        requantize_row(acc0, n, mult[o], shift[o], zy, lut, y + o * pixels);
+        if (group == 3 && n >= 3) {
+            groups_2x3(wo, tile, chunks, n / 3, bias + o, acc);
+            p = n / 3 * 3;
+        }
+        for (; p < n; p += group) { /* a partial group, or groups of 1-2 pixels */
+            const int8_t *x = tile + (p / group) * chunks * step;
+            int32_t *a0 = acc + p, *a1 = acc + TILE_PIXELS_MAX + p;
+            const int32_t count = n - p < group ? n - p : group;
+            if (count == 3)
+                dot_2x3(wo, x, 16, step, chunks, bias[o], bias[o + 1], a0, a1);
+            else if (count == 2)
+                dot_2x2(wo, x, 16, step, chunks, bias[o], bias[o + 1], a0, a1);
+            else
+                dot_2x1(wo, x, 16, step, chunks, bias[o], bias[o + 1], a0, a1);
+        }
+        requantize_row(acc, n, mult[o], shift[o], zy, lut, y + o * pixels);
         if (o + 1 < cout)
-            requantize_row(acc1, n, mult[o + 1], shift[o + 1], zy, lut, y + (o + 1) * pixels);
+            requantize_row(acc + TILE_PIXELS_MAX, n, mult[o + 1], shift[o + 1], zy, lut,
+                           y + (o + 1) * pixels);
     }
 }
 
-/* Pixels per tile for reduction vectors of `stride` bytes: whole 2x3 blocks. */
+/* Grouped tile layout: pixels in groups of `group` (3, or fewer when a tile
+ * holds fewer pixels), byte j of pixel p's reduction vector at
+ *   ((p / group) * chunks + j / 16) * 16 * group + (p % group) * 16 + j % 16
+ * so that one pointer walks a group's 3 vectors of each chunk in turn. */
+static inline int32_t pixel_offset(int32_t p, int32_t group, int32_t chunks)
+{
+    return (p / group) * chunks * 16 * group + (p % group) * 16;
+}
+
+static inline int32_t byte_offset(int32_t j, int32_t group)
+{
+    return (j / 16) * 16 * group + j % 16;
+}
+
+/* Pixels per tile for reduction vectors of `stride` bytes: whole groups of 3. */
 static inline int32_t tile_pixels_for(int32_t stride)
 {
     int32_t n = TILE_BYTES / stride;
     if (n > TILE_PIXELS_MAX)
         n = TILE_PIXELS_MAX;
     return n > 3 ? n - n % 3 : n;
+}
+
+static inline int32_t group_for(int32_t tile_pixels)
+{
+    return tile_pixels < 3 ? tile_pixels : 3;
 }
 
 int32_t codegen_s8_pointwise(const int8_t *restrict x, const int8_t *restrict w,
@@ -194,23 +271,29 @@ int32_t codegen_s8_pointwise(const int8_t *restrict x, const int8_t *restrict w,
     const int32_t stride = (cin + 15) / 16 * 16;
     if (stride > TILE_BYTES)
         return -1; /* the compiler never emits such a call (qnn.TILE_BYTES) */
-    const int32_t tile_pixels = tile_pixels_for(stride);
+    const int32_t tile_pixels = tile_pixels_for(stride), group = group_for(tile_pixels);
+    const int32_t chunks = stride / 16;
     int8_t tile[TILE_BYTES] __attribute__((aligned(16)));
-    /* scatter offsets of 8 consecutive pixels of one channel in the tile */
-    const uint16x8_t offsets = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)stride);
+    uint16_t offsets[TILE_PIXELS_MAX + 8] __attribute__((aligned(16)));
+    for (int32_t p = 0; p < TILE_PIXELS_MAX + 8; p++)
+        offsets[p] = (uint16_t)(p < tile_pixels ? pixel_offset(p, group, chunks) : 0);
     for (int32_t p0 = 0; p0 < pixels; p0 += tile_pixels) {
         const int32_t n = pixels - p0 < tile_pixels ? pixels - p0 : tile_pixels;
-        /* transpose x[:, p0:p0+n] to tile[p][c]; the padding channels stay
+        /* transpose x[:, p0:p0+n] into the grouped tile: 8 pixels of a channel per
+           load and scatter, channel after channel; the padding channels stay
            whatever they are: their packed weights are 0 */
-        for (int32_t c = 0; c < cin; c++) {
-            const int8_t *src = x + (int32_t)c * pixels + p0;
-            for (int32_t p = 0; p < n; p += 8) {
-                mve_pred16_t pred = vctp16q((uint32_t)(n - p));
-                int16x8_t v = vldrbq_z_s16(src + p, pred);
-                vstrbq_scatter_offset_p_s16(tile + p * stride + c, offsets, v, pred);
+        for (int32_t p = 0; p < n; p += 8) {
+            const mve_pred16_t pred = vctp16q((uint32_t)(n - p));
+            const uint16x8_t offs = vld1q_u16(offsets + p);
+            const int8_t *src = x + p0 + p;
+            for (int32_t k = 0; k < chunks; k++) {
+                int8_t *dst = tile + k * 16 * group;
+                const int32_t m = cin - 16 * k < 16 ? cin - 16 * k : 16;
+                for (int32_t j = 0; j < m; j++, src += pixels)
+                    vstrbq_scatter_offset_p_s16(dst + j, offs, vldrbq_z_s16(src, pred), pred);
             }
         }
-        tile_product(tile, n, stride, w, bias, mult, shift, lut, zy, cout, pixels, y + p0);
+        tile_product(tile, n, group, chunks, w, bias, mult, shift, lut, zy, cout, pixels, y + p0);
     }
     return 0;
 }
@@ -227,32 +310,30 @@ int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
     const int32_t stride = (k + 15) / 16 * 16, pixels = out_h * out_w;
     if (stride > TILE_BYTES)
         return -1; /* the compiler never emits such a call (qnn.TILE_BYTES) */
-    const int32_t tile_pixels = tile_pixels_for(stride);
+    const int32_t tile_pixels = tile_pixels_for(stride), group = group_for(tile_pixels);
+    const int32_t chunks = stride / 16;
     int8_t tile[TILE_BYTES] __attribute__((aligned(16)));
     for (int32_t p0 = 0; p0 < pixels; p0 += tile_pixels) {
         const int32_t n = pixels - p0 < tile_pixels ? pixels - p0 : tile_pixels;
-        /* im2col: pixel p's patch in (channel, ky, kx) order, the weights' order;
-           taps outside the input read the zero point */
+        /* im2col: pixel p's patch in (channel, ky, kx) order, the weights' order,
+           into the grouped tile; taps outside the input read the zero point */
         for (int32_t p = 0; p < n; p++) {
             const int32_t oy = (p0 + p) / out_w, ox = (p0 + p) % out_w;
-            int8_t *patch = tile + p * stride;
+            int8_t *patch = tile + pixel_offset(p, group, chunks);
             for (int32_t ky = 0; ky < kernel_h; ky++) {
                 const int32_t iy = oy * stride_h + ky - pad_top;
                 for (int32_t kx = 0; kx < kernel_w; kx++) {
                     const int32_t ix = ox * stride_w + kx - pad_left;
-                    int8_t *dst = patch + ky * kernel_w + kx;
-                    if (iy < 0 || iy >= height || ix < 0 || ix >= width) {
-                        for (int32_t c = 0; c < cin; c++)
-                            dst[c * taps] = (int8_t)zx;
-                    } else {
-                        const int8_t *src = x + iy * width + ix;
-                        for (int32_t c = 0; c < cin; c++)
-                            dst[c * taps] = src[c * height * width];
-                    }
+                    const int32_t first = ky * kernel_w + kx;
+                    const int inside = iy >= 0 && iy < height && ix >= 0 && ix < width;
+                    const int8_t *src = x + iy * width + ix;
+                    for (int32_t c = 0; c < cin; c++)
+                        patch[byte_offset(c * taps + first, group)] =
+                            inside ? src[c * height * width] : (int8_t)zx;
                 }
             }
         }
-        tile_product(tile, n, stride, w, bias, mult, shift, lut, zy, cout, pixels, y + p0);
+        tile_product(tile, n, group, chunks, w, bias, mult, shift, lut, zy, cout, pixels, y + p0);
     }
     return 0;
 }
@@ -306,11 +387,11 @@ int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
             const int8_t *wo = w + (o / 2) * chunks * 32;
             int32_t p = 0;
             for (; p + 3 <= nr; p += 3)
-                dot_2x3(wo, t + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
+                dot_2x3(wo, t + p * stride, stride, 16, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
             if (nr - p == 2)
-                dot_2x2(wo, t + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
+                dot_2x2(wo, t + p * stride, stride, 16, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
             else if (nr - p == 1)
-                dot_2x1(wo, t + p * stride, stride, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
+                dot_2x1(wo, t + p * stride, stride, 16, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
             requantize_column(acc0, nr, mult[o], shift[o], zy, lut, y + r0 * n + o, n);
             if (o + 1 < n)
                 requantize_column(acc1, nr, mult[o + 1], shift[o + 1], zy, lut, y + r0 * n + o + 1, n);

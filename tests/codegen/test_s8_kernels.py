@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # (cin, cout, pixels): the recognizer's shapes and the awkward ones
 POINTWISE_CASES = [(16, 2, 3), (8, 16, 24), (17, 3, 5), (32, 64, 100), (120, 7, 41), (64, 128, 160),
-                   (256, 10, 97), (512, 6, 40), (1, 1, 1), (45, 5, 49), (513, 4, 13)]
+                   (256, 10, 97), (512, 6, 40), (1, 1, 1), (45, 5, 49), (513, 4, 13), (1500, 3, 7)]
 
 
 def _c_array(name, ctype, values):
@@ -36,7 +36,9 @@ DEPTHWISE_CASES = [(16, 24, 160, 3, 1, (1, 1, 1, 1)), (8, 24, 160, 3, 2, (1, 1, 
 # on the 1-row map (after trim_dead_taps: 1x3), odd shapes
 CONV_CASES = [(3, 12, 40, 16, 3, 2, (1, 1, 1, 1)), (64, 1, 40, 8, (1, 3), 1, (0, 1, 0, 1)),
               (5, 7, 9, 3, 3, 1, (1, 1, 1, 1)), (2, 6, 6, 5, (2, 3), (2, 1), (0, 1, 0, 1)),
-              (200, 1, 10, 4, (1, 3), 1, (0, 1, 0, 1)), (1, 4, 4, 2, 3, 1, (0, 0, 0, 0))]
+              (200, 1, 10, 4, (1, 3), 1, (0, 1, 0, 1)), (1, 4, 4, 2, 3, 1, (0, 0, 0, 0)),
+              # reductions of 1536 and 3072: tiles of 2 and 1 pixels (groups of 2 and 1)
+              (512, 1, 7, 3, (1, 3), 1, (0, 1, 0, 1)), (1024, 1, 5, 2, (1, 3), 1, (0, 1, 0, 1))]
 
 
 # (rows, k, n): SVTR's linear layers and the head, odd sizes
