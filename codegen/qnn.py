@@ -95,11 +95,14 @@ LIBRARY = {POINTWISE: "s8_kernels.c", DEPTHWISE: "s8_kernels.c", CONV: "s8_kerne
 # Stack arrays of each library kernel (report.json's stack_array_bytes):
 # pointwise: the transposed tile and two accumulator rows; depthwise: the
 # padded input rows, the taps and one block of sums.
-LIBRARY_STACK_BYTES = {POINTWISE: 4096 + 2 * 48 * 4, CONV: 4096 + 2 * 48 * 4, MATMUL: 4096 + 2 * 48 * 4,
-                       DEPTHWISE: 4096 + 16 + 64 * 4 + 16 * 4}
-TILE_BYTES = 4096  # s8_kernels.c's transposed / im2col tile: the reduction fits it
+# s8_kernels.c's buffer sizes (a test checks them against its #defines): the
+# transposed / im2col tile holds the reduction, TILE_PIXELS_MAX accumulators per
+# row, the depthwise row buffer and its blocks of outputs.
+TILE_BYTES, TILE_PIXELS_MAX, DW_ROWS_BYTES, DW_BLOCK = 4096, 48, 4096, 16
+_GEMM_STACK = TILE_BYTES + 2 * TILE_PIXELS_MAX * 4 + (TILE_PIXELS_MAX + 8) * 2
+LIBRARY_STACK_BYTES = {POINTWISE: _GEMM_STACK, CONV: _GEMM_STACK, MATMUL: _GEMM_STACK,
+                       DEPTHWISE: DW_ROWS_BYTES + 16 + 64 * 4 + DW_BLOCK * 4}
 LUT_ARG = 5  # every library call: (x, w, bias, mult, shift, lut, int32 parameters...)
-DW_ROWS_BYTES, DW_BLOCK = 4096, 16  # s8_kernels.c's depthwise row buffer
 IDENTITY_LUT = np.arange(-128, 128, dtype=np.int8)
 
 
@@ -156,7 +159,7 @@ def library_geometry(data, weight, attrs):
 
 
 def pack_pointwise(weight):
-    """[cout, cin(, 1, 1)] int8 -> the kernel's layout (see s8_pointwise.c):
+    """[cout, cin(, 1, 1)] int8 -> the kernels' layout (see s8_kernels.c):
     output channels in pairs, input channels in chunks of 16, zero-padded."""
     w = np.asarray(weight, np.int8).reshape(weight.shape[0], -1)
     cout, cin = w.shape
@@ -249,60 +252,56 @@ def library_matmul(data, weight, bias, real, zy, lut=IDENTITY_LUT):
                                  relax.TensorType(shape[:-1] + [n], "int8"))
 
 
+def _requantized(acc, real, zy, lut, channel_axis):
+    """The kernels' common end: requantization per channel, then the table."""
+    shape = [1] * acc.ndim
+    shape[channel_axis] = -1
+    q = requantize_reference(acc, np.asarray(real).reshape(shape), zy)
+    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
+
+
 def matmul_reference(x, weight, bias, real, zy, lut=IDENTITY_LUT):
     """numpy: codegen_s8_matmul's integer arithmetic."""
     acc = np.asarray(x, np.int64) @ np.asarray(weight, np.int64) + np.asarray(bias, np.int64)
-    q = requantize_reference(acc, np.asarray(real), zy)
-    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
+    return _requantized(acc, real, zy, lut, -1)
+
+
+def _window_sums(x, weight, bias, zx, strides, pads, depthwise):
+    """bias + the sums of a convolution of x [1, C, H, W] padded with the zero
+    point zx (pads: top, left, bottom, right), weight [O, C or 1, kh, kw]."""
+    top, left, bottom, right = pads
+    xp = np.pad(np.asarray(x, np.int64), [(0, 0), (0, 0), (top, bottom), (left, right)],
+                constant_values=zx)[0]
+    (sh, sw), (kh, kw) = strides, weight.shape[2:]
+    out_h, out_w = (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1
+    acc = np.zeros((weight.shape[0], out_h, out_w), np.int64) + np.asarray(bias, np.int64).reshape(-1, 1, 1)
+    w = np.asarray(weight, np.int64)
+    for ky in range(kh):
+        for kx in range(kw):
+            window = xp[:, ky:ky + sh * (out_h - 1) + 1:sh, kx:kx + sw * (out_w - 1) + 1:sw]
+            acc += window * w[:, 0, ky, kx].reshape(-1, 1, 1) if depthwise else \
+                np.einsum("oc,chw->ohw", w[:, :, ky, kx], window)
+    return acc[None]
 
 
 def conv_reference(x, weight, bias, real, zx, zy, strides, pads, lut=IDENTITY_LUT):
     """numpy: codegen_s8_conv's integer arithmetic (groups 1, zero-point padding)."""
-    x = np.asarray(x, np.int64)
-    cout, cin, kh, kw = weight.shape
-    top, left, bottom, right = pads
-    xp = np.pad(x, [(0, 0), (0, 0), (top, bottom), (left, right)], constant_values=zx)
-    sh, sw = strides
-    out_h = (xp.shape[2] - kh) // sh + 1
-    out_w = (xp.shape[3] - kw) // sw + 1
-    acc = np.zeros((1, cout, out_h, out_w), np.int64) + np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
-    w = np.asarray(weight, np.int64)
-    for ky in range(kh):
-        for kx in range(kw):
-            window = xp[0, :, ky:ky + sh * (out_h - 1) + 1:sh, kx:kx + sw * (out_w - 1) + 1:sw]
-            acc[0] += np.einsum("oc,chw->ohw", w[:, :, ky, kx], window)
-    q = requantize_reference(acc, np.asarray(real).reshape(1, -1, 1, 1), zy)
-    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
+    return _requantized(_window_sums(x, weight, bias, zx, strides, pads, False), real, zy, lut, 1)
 
 
 def depthwise_reference(x, weight, bias, real, zx, zy, strides, pads, lut=IDENTITY_LUT):
-    """numpy: codegen_s8_depthwise's integer arithmetic. pads (top, left,
-    bottom, right), padding with the input zero point zx."""
-    x = np.asarray(x, np.int64)
-    c, _, kh, kw = weight.shape
-    top, left, bottom, right = pads
-    xp = np.pad(x, [(0, 0), (0, 0), (top, bottom), (left, right)], constant_values=zx)
-    sh, sw = strides
-    out_h = (xp.shape[2] - kh) // sh + 1
-    out_w = (xp.shape[3] - kw) // sw + 1
-    acc = np.zeros((1, c, out_h, out_w), np.int64) + np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
-    w = np.asarray(weight, np.int64)
-    for ky in range(kh):
-        for kx in range(kw):
-            acc += xp[:, :, ky:ky + sh * (out_h - 1) + 1:sh, kx:kx + sw * (out_w - 1) + 1:sw] * \
-                w[:, 0, ky, kx].reshape(1, -1, 1, 1)
-    q = requantize_reference(acc, np.asarray(real).reshape(1, -1, 1, 1), zy)
-    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
+    """numpy: codegen_s8_depthwise's integer arithmetic (one filter [1, kh, kw]
+    per channel, zero-point padding)."""
+    return _requantized(_window_sums(x, weight, bias, zx, strides, pads, True), real, zy, lut, 1)
 
 
 def pointwise_reference(x, weight, bias, real, zy, lut=IDENTITY_LUT):
     """numpy: the integer arithmetic of codegen_s8_pointwise. x [1, cin, H, W]
     int8, weight [cout, cin(, 1, 1)] int8, bias int (zero point folded in)."""
     w = np.asarray(weight, np.int64).reshape(weight.shape[0], -1)
-    x = np.asarray(x, np.int64)
-    acc = np.einsum("oc,nchw->nohw", w, x) + np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
-    q = requantize_reference(acc, np.asarray(real).reshape(1, -1, 1, 1), zy)
-    return np.asarray(lut, np.int8)[q.astype(np.int64) + 128]
+    acc = np.einsum("oc,nchw->nohw", w, np.asarray(x, np.int64)) + \
+        np.asarray(bias, np.int64).reshape(1, -1, 1, 1)
+    return _requantized(acc, real, zy, lut, 1)
 
 
 # ---------------------------------------------------------------------------

@@ -23,14 +23,10 @@ def onnx_recognizer(model_dir, onnx_path):
     onnxruntime (one thread: the same numbers on any machine)."""
     import onnxruntime as ort
     from model.errors import ModelError
-    from model.inference import Recognizer, describe
+    from model.inference import Recognizer
 
     class OnnxRecognizer(Recognizer):
-        def __init__(self):
-            self.model_dir = model_dir
-            self.meta, self.charset = describe(model_dir)
-            self.image_shape = self.meta["input_shape"][1:]
-            self.channel_order = self.meta.get("channel_order", "RGB")
+        def load_network(self):
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1
             try:
@@ -40,13 +36,9 @@ def onnx_recognizer(model_dir, onnx_path):
                                  % (onnx_path, str(err).splitlines()[0])) from None
             self.input_name = self.session.get_inputs()[0].name
 
-        def probabilities(self, rgb):
-            out = self.session.run(None, {self.input_name: self.preprocess(rgb)[None]})[0][0]
-            if out.shape[-1] != self.charset.num_classes:
-                raise ModelError("%s outputs %d classes, dict.txt gives %d"
-                                 % (onnx_path, out.shape[-1], self.charset.num_classes))
-            return out
-    return OnnxRecognizer()
+        def run_network(self, batch):
+            return self.session.run(None, {self.input_name: batch})[0]
+    return OnnxRecognizer(model_dir)
 
 
 def main(argv=None):

@@ -80,15 +80,23 @@ class Recognizer:
         self.meta, self.charset = describe(model_dir)
         self.image_shape = self.meta["input_shape"][1:]
         self.channel_order = self.meta.get("channel_order", "RGB")
-        graph = model_file(model_dir)
-        self.predictor = create_predictor(graph, os.path.join(model_dir, "inference.pdiparams"))
+        self.load_network()
+
+    def load_network(self):
+        """The network that maps a batch of inputs to probabilities (Paddle
+        Inference here; host.predict's onnxruntime variant overrides it)."""
+        graph = model_file(self.model_dir)
+        self.predictor = create_predictor(graph, os.path.join(self.model_dir, "inference.pdiparams"))
+
+    def run_network(self, batch):
+        return run_predictor(self.predictor, batch)
 
     def preprocess(self, rgb):
         return model_input_of(self.meta, rgb, self.image_shape)
 
     def probabilities(self, rgb):
         """[T, classes] softmax output for one RGB uint8 image."""
-        out = run_predictor(self.predictor, self.preprocess(rgb)[None])[0]
+        out = self.run_network(self.preprocess(rgb)[None])[0]
         if out.shape[-1] != self.charset.num_classes:
             raise ModelError("model outputs %d classes, dict.txt gives %d"
                              % (out.shape[-1], self.charset.num_classes))

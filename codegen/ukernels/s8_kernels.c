@@ -133,32 +133,69 @@ static inline int32x4_t requant4(int32x4_t v, int32_t l, int32_t minus_r, int32_
     return vshrq_n_s32(vqshlq_n_s32(v, 24), 24);
 }
 
-/* y[i] = lut[requant(acc[i]) + 128] for i < n. The gather reads lut + 128 at
- * the signed lane values (offsets wrap modulo 2^32 like every address). */
-static inline void requantize_row(const int32_t *acc, int32_t n, int32_t m, int32_t s, int32_t zy,
-                                  const int8_t *lut, int8_t *y)
+/* One output channel's requantization (requant4's shifts), set up once per channel. */
+typedef struct {
+    int32_t l, minus_r, m, zy;
+    const int8_t *lut0; /* lut + 128: the gather reads it at the signed lane values
+                           (offsets wrap modulo 2^32 like every address) */
+} requant_t;
+
+static inline requant_t requant_setup(int32_t m, int32_t s, int32_t zy, const int8_t *lut)
 {
     const int32_t l = s < 32 ? 32 - s : 0;
-    const int32_t minus_r = 31 - s - l;
-    const int8_t *lut0 = lut + 128;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        int32x4_t q = requant4(vld1q_s32(acc + i), l, minus_r, m, zy);
-        vstrbq_s32(y + i, vldrbq_gather_offset_s32(lut0, vreinterpretq_u32_s32(q)));
-    }
-    if (i < n) {
-        mve_pred16_t pred = vctp32q((uint32_t)(n - i));
-        int32x4_t q = requant4(vld1q_s32(acc + i), l, minus_r, m, zy);
-        vstrbq_p_s32(y + i, vldrbq_gather_offset_z_s32(lut0, vreinterpretq_u32_s32(q), pred), pred);
-    }
+    requant_t q = {l, 31 - s - l, m, zy, lut + 128};
+    return q;
 }
 
-/* The whole groups of 3 pixels of a grouped tile (see tile_offset) for one pair
+static inline int32x4_t requant_table4(int32x4_t acc, const requant_t *q)
+{
+    int32x4_t v = requant4(acc, q->l, q->minus_r, q->m, q->zy);
+    return vldrbq_gather_offset_s32(q->lut0, vreinterpretq_u32_s32(v));
+}
+
+/* y[i] = lut[requant(acc[i]) + 128] for i < n. */
+static inline void requantize_row(const int32_t *acc, int32_t n, const requant_t *q, int8_t *y)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vstrbq_s32(y + i, requant_table4(vld1q_s32(acc + i), q));
+    if (i < n)
+        vstrbq_p_s32(y + i, requant_table4(vld1q_s32(acc + i), q), vctp32q((uint32_t)(n - i)));
+}
+
+/* y[i * stride] = lut[requant(acc[i]) + 128] for i < n: a column of a row-major
+ * output (the matmul's), stored by byte scatter. */
+static inline void requantize_column(const int32_t *acc, int32_t n, const requant_t *q, int8_t *y,
+                                     int32_t stride)
+{
+    const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)stride);
+    for (int32_t i = 0; i < n; i += 4)
+        vstrbq_scatter_offset_p_s32(y + i * stride, offsets, requant_table4(vld1q_s32(acc + i), q),
+                                    vctp32q((uint32_t)(n - i)));
+}
+
+/* The last 1-3 pixels of a block of 2 channels (dot_2x1/2x2/2x3). */
+static inline void dot_2xn(int32_t count, const int8_t *w, const int8_t *x, int32_t pstride,
+                           int32_t step, int32_t chunks, int32_t b0, int32_t b1, int32_t *acc0,
+                           int32_t *acc1)
+{
+    if (count == 3)
+        dot_2x3(w, x, pstride, step, chunks, b0, b1, acc0, acc1);
+    else if (count == 2)
+        dot_2x2(w, x, pstride, step, chunks, b0, b1, acc0, acc1);
+    else
+        dot_2x1(w, x, pstride, step, chunks, b0, b1, acc0, acc1);
+}
+
+/* The whole groups of 3 pixels of a grouped tile (see pixel_offset) for one pair
  * of output channels: acc[p] and acc[TILE_PIXELS_MAX + p] for p < 3 * groups.
  * Written in assembly so the 6 sums stay in the even registers VMLADAVA needs
  * and a group costs 15 instructions around its loop (gcc 12 spent ~40). */
-static inline void groups_2x3(const int8_t *w, const int8_t *x, int32_t chunks, int32_t groups,
-                              const int32_t *bias_pair, int32_t *acc)
+/* a frame of its own, optimized even in a -O0 build (whose frame pointer would leave
+   too few registers): the asm takes 12 core registers */
+__attribute__((noinline, optimize("O2")))
+static void groups_2x3(const int8_t *w, const int8_t *x, int32_t chunks, int32_t groups,
+                       const int32_t *bias_pair, int32_t *acc)
 {
     register int32_t s00 __asm__("r0"), s10 __asm__("r2"), s01 __asm__("r4");
     register int32_t s11 __asm__("r6"), s02 __asm__("r8"), s12 __asm__("r10");
@@ -216,21 +253,15 @@ static void tile_product(const int8_t *tile, int32_t n, int32_t group, int32_t c
             groups_2x3(wo, tile, chunks, n / 3, bias + o, acc);
             p = n / 3 * 3;
         }
-        for (; p < n; p += group) { /* a partial group, or groups of 1-2 pixels */
-            const int8_t *x = tile + (p / group) * chunks * step;
-            int32_t *a0 = acc + p, *a1 = acc + TILE_PIXELS_MAX + p;
-            const int32_t count = n - p < group ? n - p : group;
-            if (count == 3)
-                dot_2x3(wo, x, 16, step, chunks, bias[o], bias[o + 1], a0, a1);
-            else if (count == 2)
-                dot_2x2(wo, x, 16, step, chunks, bias[o], bias[o + 1], a0, a1);
-            else
-                dot_2x1(wo, x, 16, step, chunks, bias[o], bias[o + 1], a0, a1);
+        for (; p < n; p += group) /* a partial group, or groups of 1-2 pixels */
+            dot_2xn(n - p < group ? n - p : group, wo, tile + (p / group) * chunks * step, 16, step,
+                    chunks, bias[o], bias[o + 1], acc + p, acc + TILE_PIXELS_MAX + p);
+        const requant_t q0 = requant_setup(mult[o], shift[o], zy, lut);
+        requantize_row(acc, n, &q0, y + o * pixels);
+        if (o + 1 < cout) {
+            const requant_t q1 = requant_setup(mult[o + 1], shift[o + 1], zy, lut);
+            requantize_row(acc + TILE_PIXELS_MAX, n, &q1, y + (o + 1) * pixels);
         }
-        requantize_row(acc, n, mult[o], shift[o], zy, lut, y + o * pixels);
-        if (o + 1 < cout)
-            requantize_row(acc + TILE_PIXELS_MAX, n, mult[o + 1], shift[o + 1], zy, lut,
-                           y + (o + 1) * pixels);
     }
 }
 
@@ -339,27 +370,6 @@ int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
 }
 
 
-/* 16 outputs of one row: acc[i] = b + sum_taps rows[ky][i * sw + kx] * taps[ky * kw + kx].
-   Stride 1: four VLDRB.S32 at immediate offsets per tap; the tap loop is
-   unrolled for the kernel widths the recognizers use (3, 5). */
-/* y[i * stride] = lut[requant(acc[i]) + 128] for i < n: a column of a row-major
- * output (the matmul's), stored by byte scatter. */
-static inline void requantize_column(const int32_t *acc, int32_t n, int32_t m, int32_t s, int32_t zy,
-                                     const int8_t *lut, int8_t *y, int32_t stride)
-{
-    const int32_t l = s < 32 ? 32 - s : 0;
-    const int32_t minus_r = 31 - s - l;
-    const int8_t *lut0 = lut + 128;
-    const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)stride);
-    for (int32_t i = 0; i < n; i += 4) {
-        mve_pred16_t pred = vctp32q((uint32_t)(n - i));
-        int32x4_t q = requant4(vld1q_s32(acc + i), l, minus_r, m, zy);
-        vstrbq_scatter_offset_p_s32(y + i * stride,
-                                    offsets, vldrbq_gather_offset_z_s32(lut0, vreinterpretq_u32_s32(q), pred),
-                                    pred);
-    }
-}
-
 int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
                           const int32_t *restrict bias, const int32_t *restrict mult,
                           const int32_t *restrict shift, const int8_t *restrict lut,
@@ -385,23 +395,24 @@ int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
         }
         for (int32_t o = 0; o < n; o += 2) {
             const int8_t *wo = w + (o / 2) * chunks * 32;
-            int32_t p = 0;
-            for (; p + 3 <= nr; p += 3)
-                dot_2x3(wo, t + p * stride, stride, 16, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
-            if (nr - p == 2)
-                dot_2x2(wo, t + p * stride, stride, 16, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
-            else if (nr - p == 1)
-                dot_2x1(wo, t + p * stride, stride, 16, chunks, bias[o], bias[o + 1], acc0 + p, acc1 + p);
-            requantize_column(acc0, nr, mult[o], shift[o], zy, lut, y + r0 * n + o, n);
-            if (o + 1 < n)
-                requantize_column(acc1, nr, mult[o + 1], shift[o + 1], zy, lut, y + r0 * n + o + 1, n);
+            for (int32_t p = 0; p < nr; p += 3)
+                dot_2xn(nr - p < 3 ? nr - p : 3, wo, t + p * stride, stride, 16, chunks, bias[o],
+                        bias[o + 1], acc0 + p, acc1 + p);
+            const requant_t q0 = requant_setup(mult[o], shift[o], zy, lut);
+            requantize_column(acc0, nr, &q0, y + r0 * n + o, n);
+            if (o + 1 < n) {
+                const requant_t q1 = requant_setup(mult[o + 1], shift[o + 1], zy, lut);
+                requantize_column(acc1, nr, &q1, y + r0 * n + o + 1, n);
+            }
         }
     }
     return 0;
 }
 
-/* one tap on 16 outputs: four VLDRB.S32 at immediate offsets from the row, four
-   VMLA by the tap (gcc 12 recomputes the addresses when written in intrinsics) */
+/* 16 outputs of one row: acc[i] = b + sum_taps rows[ky][i * sw + kx] * taps[ky * kw + kx].
+   One tap: four VLDRB.S32 at immediate offsets from the row, four VMLA by the tap
+   (gcc 12 recomputes the addresses when written in intrinsics); the tap loop is
+   unrolled for the kernel widths the recognizers use (3, 5). */
 #define DW_TAP_S1(KX)                                                                           \
     __asm__("vldrb.s32 %q[v], [%[p], #" #KX "]\n\t"                                            \
             "vmla.s32 %q[a0], %q[v], %[t]\n\t"                                                 \
@@ -412,38 +423,20 @@ int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
             "vldrb.s32 %q[v], [%[p], #(" #KX "+12)]\n\t"                                       \
             "vmla.s32 %q[a3], %q[v], %[t]"                                                     \
             : [a0] "+w"(a0), [a1] "+w"(a1), [a2] "+w"(a2), [a3] "+w"(a3), [v] "=&w"(v)         \
-            : [p] "r"(rows), [t] "r"(taps[KX]))
+            : [p] "l"(rows), [t] "r"(taps[KX]), /* widening loads take r0-r7 only */          \
+              "m"(*(const int8_t(*)[(KX) + 16])rows))
 #define DW_TAPS_3 DW_TAP_S1(0); DW_TAP_S1(1); DW_TAP_S1(2)
 #define DW_TAPS_5 DW_TAPS_3; DW_TAP_S1(3); DW_TAP_S1(4)
-/* One output channel's requantization, set up once per channel. */
-typedef struct {
-    int32_t l, minus_r, m, zy;
-    const int8_t *lut0; /* lut + 128 */
-} requant_t;
-
-static inline requant_t requant_setup(int32_t m, int32_t s, int32_t zy, const int8_t *lut)
-{
-    const int32_t l = s < 32 ? 32 - s : 0;
-    requant_t q = {l, 31 - s - l, m, zy, lut + 128};
-    return q;
-}
-
-static inline void store4(int32x4_t a, const requant_t *q, int8_t *y)
-{
-    int32x4_t v = requant4(a, q->l, q->minus_r, q->m, q->zy);
-    vstrbq_s32(y, vldrbq_gather_offset_s32(q->lut0, vreinterpretq_u32_s32(v)));
-}
-
 /* The 16 sums of a block -> n <= 16 outputs: in registers when the block is
    whole, through the row requantization for the last, partial one. */
 static inline void finish_block(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x4_t a3, int32_t n,
-                                const requant_t *q, int32_t m, int32_t s, const int8_t *lut, int8_t *y)
+                                const requant_t *q, int8_t *y)
 {
     if (n == DW_BLOCK) {
-        store4(a0, q, y);
-        store4(a1, q, y + 4);
-        store4(a2, q, y + 8);
-        store4(a3, q, y + 12);
+        vstrbq_s32(y, requant_table4(a0, q));
+        vstrbq_s32(y + 4, requant_table4(a1, q));
+        vstrbq_s32(y + 8, requant_table4(a2, q));
+        vstrbq_s32(y + 12, requant_table4(a3, q));
         return;
     }
     int32_t acc[DW_BLOCK];
@@ -451,19 +444,19 @@ static inline void finish_block(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x
     vst1q_s32(acc + 4, a1);
     vst1q_s32(acc + 8, a2);
     vst1q_s32(acc + 12, a3);
-    requantize_row(acc, n, m, s, q->zy, lut, y);
+    requantize_row(acc, n, q, y);
 }
 
 #define DW_BLOCK_S1(KW)                                                                          \
     static inline void dw_block_s1_##KW(const int8_t *rows, int32_t row_bytes, const int32_t *taps, \
                                         int32_t kh, int32_t b, int32_t n, const requant_t *q,     \
-                                        int32_t m, int32_t s, const int8_t *lut, int8_t *y)      \
+                                        int8_t *y)                                               \
     {                                                                                            \
         int32x4_t a0 = vdupq_n_s32(b), a1 = a0, a2 = a0, a3 = a0, v;                             \
         for (int32_t ky = 0; ky < kh; ky++, rows += row_bytes, taps += KW) {                     \
             DW_TAPS_##KW;                                                                        \
         }                                                                                        \
-        finish_block(a0, a1, a2, a3, n, q, m, s, lut, y);                                        \
+        finish_block(a0, a1, a2, a3, n, q, y);                                                   \
     }
 DW_BLOCK_S1(3)
 DW_BLOCK_S1(5)
@@ -471,15 +464,14 @@ DW_BLOCK_S1(5)
 /* 16 outputs of one row: acc[i] = b + sum_taps rows[ky][i * sw + kx] * taps[ky * kw + kx],
    requantized to y[0..n). */
 static inline void dw_block(const int8_t *rows, int32_t row_bytes, const int32_t *taps, int32_t kh,
-                            int32_t kw, int32_t sw, int32_t b, int32_t n, const requant_t *q,
-                            int32_t m, int32_t s, const int8_t *lut, int8_t *y)
+                            int32_t kw, int32_t sw, int32_t b, int32_t n, const requant_t *q, int8_t *y)
 {
     if (sw == 1 && kw == 3) {
-        dw_block_s1_3(rows, row_bytes, taps, kh, b, n, q, m, s, lut, y);
+        dw_block_s1_3(rows, row_bytes, taps, kh, b, n, q, y);
         return;
     }
     if (sw == 1 && kw == 5) {
-        dw_block_s1_5(rows, row_bytes, taps, kh, b, n, q, m, s, lut, y);
+        dw_block_s1_5(rows, row_bytes, taps, kh, b, n, q, y);
         return;
     }
     int32x4_t a0 = vdupq_n_s32(b), a1 = a0, a2 = a0, a3 = a0;
@@ -493,7 +485,7 @@ static inline void dw_block(const int8_t *rows, int32_t row_bytes, const int32_t
             a2 = vmlaq_n_s32(a2, vldrbq_gather_offset_s32(p + 8 * sw, off), t);
             a3 = vmlaq_n_s32(a3, vldrbq_gather_offset_s32(p + 12 * sw, off), t);
         }
-    finish_block(a0, a1, a2, a3, n, q, m, s, lut, y);
+    finish_block(a0, a1, a2, a3, n, q, y);
 }
 
 int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
@@ -506,7 +498,7 @@ int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
 {
     const int32_t row_bytes = dw_row_bytes(out_w, kernel_w, stride_w);
     if (row_bytes * kernel_h > DW_ROWS_BYTES || kernel_h * kernel_w > 64)
-        return -1; /* the compiler never emits such a call (qnn.depthwise_eligible) */
+        return -1; /* the compiler never emits such a call (qnn.library_geometry) */
     /* as many padded input rows as the buffer holds: each input row is copied
        about once per channel, not once per output row that reads it */
     const int32_t rows_held = DW_ROWS_BYTES / row_bytes;
@@ -552,7 +544,7 @@ int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
                 for (int32_t ox = 0; ox < out_w; ox += DW_BLOCK) {
                     const int32_t n = out_w - ox < DW_BLOCK ? out_w - ox : DW_BLOCK;
                     dw_block(top + ox * stride_w, row_bytes, taps, kernel_h, kernel_w, stride_w,
-                             bias[c], n, &q, mult[c], shift[c], lut, out + ox);
+                             bias[c], n, &q, out + ox);
                 }
             }
         }

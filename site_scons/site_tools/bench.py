@@ -23,7 +23,9 @@ def _report_argv(target, source, env):
     argv += ["--baseline", env["BASELINE"], "--best", env["BEST"], "--model", env["MODEL"],
              "--out-dir", os.path.dirname(target[0].path)]
     if env.get("INT8"):
-        argv += ["--int8", env["INT8"], "--quant-report", env["BENCH_QUANT_REPORT"].path]
+        argv += ["--int8", env["INT8"]]
+        if env.get("BENCH_QUANT_REPORT") is not None:
+            argv += ["--quant-report", env["BENCH_QUANT_REPORT"].path]
     if env.get("BENCH_HOST_COSTS"):
         argv += ["--host-costs", env["BENCH_HOST_COSTS"].path]
     return argv
@@ -39,7 +41,7 @@ def _report_emitter(target, source, env):
 
 def bench_report(env, target, variants, BASELINE, BEST, MODEL, host_costs=None, INT8=None,
                  quant_report=None):
-    sources = [quant_report] if INT8 else []
+    sources = [quant_report] if INT8 and quant_report is not None else []
     for _name, report, size, logs in variants:
         sources += [report, size] + list(logs)
     if host_costs is not None:

@@ -35,8 +35,9 @@ def _reference_argv(target, source, env):
 
 def _reference_emitter(target, source, env):
     code = pyaction.python_sources(env, "host/predict.py")
-    versions = {"paddlepaddle": pyaction.dist_version("paddlepaddle"),
-                "onnxruntime": pyaction.dist_version("onnxruntime")}
+    versions = {"paddlepaddle": pyaction.dist_version("paddlepaddle")}
+    if any(str(s).endswith(".onnx") for s in source):
+        versions["onnxruntime"] = pyaction.dist_version("onnxruntime")
     manifests = splitnodes.label_images(env, source)
     return target, source + manifests + code + [env.Value({"limit": env.get("LIMIT")}),
                                     env.Value(sorted(versions.items()))]
@@ -74,7 +75,9 @@ def _report_argv(target, source, env):
     else:
         argv += ["--min-accuracy", 0.0]
     if env.get("MIN_AGREEMENT") is not None:
-        argv += ["--min-agreement", env["MIN_AGREEMENT"], "--score-tolerance", env["SCORE_TOLERANCE"]]
+        argv += ["--min-agreement", env["MIN_AGREEMENT"]]
+    if env.get("SCORE_TOLERANCE") is not None:
+        argv += ["--score-tolerance", env["SCORE_TOLERANCE"]]
     if env.get("TITLE"):
         argv += ["--title", env["TITLE"]]
     return argv

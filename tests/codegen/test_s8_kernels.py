@@ -8,6 +8,7 @@ import os
 import subprocess
 
 import numpy as np
+import pytest
 
 from codegen_helpers import ROOT
 from test_microkernels import run_harness
@@ -172,6 +173,19 @@ def test_reference_is_the_float_convolution_rounded():
     assert np.array_equal(qnn.pointwise_reference(x, w, bias, real, 5, lut), lut[got + 128])
 
 
+def test_python_and_c_agree_on_the_kernels_buffer_sizes():
+    """qnn decides what the kernels can take from the sizes of their stack
+    buffers: the same numbers as the #defines of s8_kernels.c."""
+    import re
+    from codegen import microkernels, qnn
+    with open(os.path.join(microkernels.SOURCE_DIR, "s8_kernels.c")) as f:
+        defines = dict(re.findall(r"^#define (\w+) (\d+)", f.read(), re.M))
+    assert int(defines["TILE_BYTES"]) == qnn.TILE_BYTES
+    assert int(defines["DW_ROWS_BYTES"]) == qnn.DW_ROWS_BYTES
+    assert int(defines["DW_BLOCK"]) == qnn.DW_BLOCK
+    assert int(defines["TILE_PIXELS_MAX"]) == qnn.TILE_PIXELS_MAX
+
+
 def test_packed_weights_layout():
     from codegen import qnn
     w = np.arange(3 * 20, dtype=np.int64).reshape(3, 20).astype(np.int8)
@@ -236,12 +250,17 @@ def test_dead_taps_are_trimmed_and_the_convolution_is_unchanged():
     assert same.shape == w.shape and pads == (1, 1, 1, 1)
 
 
-def test_library_kernels_are_bit_exact_on_qemu(tmp_path):
+@pytest.mark.parametrize("opt", ["-O3", "-Os", "-O0"])
+def test_library_kernels_are_bit_exact_on_qemu(tmp_path, opt):
+    """-O3 is how codegen builds kernels.o; with the C backend the firmware's
+    opt_level compiles them (toolchain.cfg): the inline asm must hold at any."""
     from codegen import microkernels
     cases = all_cases()
     write_cases(str(tmp_path / "s8_cases.c"), cases)
     obj = str(tmp_path / "s8.o")
-    microkernels.build_object(obj, sources=["s8_kernels.c"])
+    flags = [f for f in microkernels.CFLAGS if not f.startswith("-O")] + [opt]
+    subprocess.run(["arm-none-eabi-gcc"] + flags + ["-c", os.path.join(microkernels.SOURCE_DIR, "s8_kernels.c"),
+                                                    "-o", obj], check=True)
     # (binutils 2.40's objdump does not decode MVE: look at gcc's assembly)
     assembly = subprocess.run(["arm-none-eabi-gcc"] + microkernels.CFLAGS + ["-S", "-o", "-", os.path.join(
         microkernels.SOURCE_DIR, "s8_kernels.c")], capture_output=True, text=True, check=True).stdout

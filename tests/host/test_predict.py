@@ -65,3 +65,27 @@ def test_model_dir_with_mismatched_dictionary(tmp_path, exported_small):  # noqa
     (broken / "dict.txt").write_text("a\nb\n")
     rc, output = run_module("host.predict", "--model", broken, "x.png")
     assert rc == 2 and "97 output classes but the dictionary gives 4" in output
+
+
+def test_onnx_reference_reads_what_paddle_reads(tmp_path, exported_small, clean_words):  # noqa: F811
+    """--onnx (the int8 build's reference runs the QDQ model with onnxruntime):
+    on the fp32 ONNX graph of the same model it reads what Paddle reads."""
+    import onnx
+    from codegen import frontend
+    with open(os.path.join(exported_small, "meta.json")) as f:
+        shape = json.load(f)["input_shape"]
+    model, _name, _shape, _pred = frontend.load(exported_small, shape)
+    path = str(tmp_path / "model.onnx")
+    onnx.save(model, path)
+    images = [p for p, _ in first_images(clean_words, 3)]
+    rc, paddle = run_module("host.predict", "--model", exported_small, *images)
+    assert rc == 0, paddle
+    rc, ort = run_module("host.predict", "--model", exported_small, "--onnx", path, *images)
+    assert rc == 0, ort
+    rows = lambda out: [l.split("\t") for l in out.splitlines() if l.count("\t") == 2]  # noqa: E731
+    assert [r[:2] for r in rows(ort)] == [r[:2] for r in rows(paddle)]
+    assert all(abs(float(a[2]) - float(b[2])) < 1e-4 for a, b in zip(rows(ort), rows(paddle)))
+    (tmp_path / "bad.onnx").write_text("not a model")
+    rc, out = run_module("host.predict", "--model", exported_small, "--onnx", str(tmp_path / "bad.onnx"),
+                         *images)
+    assert rc == 2 and len(error_lines(out)) == 1 and "not a model onnxruntime can run" in out, out
