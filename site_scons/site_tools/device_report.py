@@ -27,7 +27,7 @@ def _reference_argv(target, source, env):
     argv = ["--model", os.path.dirname(model.path), "--labels", labels.path, "--json", target[0].path]
     if env.get("LIMIT"):
         argv += ["--limit", env["LIMIT"]]
-    onnx = [s for s in source if s.path.endswith(".onnx")]
+    onnx = [s for s in source if str(s).endswith(".onnx")]
     if onnx:
         argv += ["--onnx", onnx[0].path]
     return argv
