@@ -169,6 +169,13 @@ def pack_pointwise(weight):
     return np.ascontiguousarray(padded.reshape(-1, 2, chunks, 16).transpose(0, 2, 1, 3)).reshape(-1)
 
 
+def pack_conv(weight):
+    """[cout, cin, kh, kw] int8 -> codegen_s8_conv's layout: pack_pointwise of
+    the reduction in (ky, kx, channel) order (a tap's channels side by side)."""
+    w = np.asarray(weight, np.int8)
+    return pack_pointwise(np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(w.shape[0], -1))
+
+
 def _even(a):
     """Per-channel parameters padded to an even count (the kernel's pairs)."""
     a = np.asarray(a)
@@ -224,7 +231,7 @@ def library_conv(data, weight, bias, real, zx, zy, strides, pads, out_hw, groups
         params = [shape[1], shape[2], shape[3], kh, kw, strides[0], strides[1], top, left, out_h,
                   out_w, zx, zy]
     else:
-        args = [relax.const(pack_pointwise(weight), "int8"), _i32(_even(bias)), _i32(_even(mult)),
+        args = [relax.const(pack_conv(weight), "int8"), _i32(_even(bias)), _i32(_even(mult)),
                 _i32(_even(shift)), table]
         if (kh, kw) == (1, 1) and tuple(strides) == (1, 1) and not any(pads):
             symbol, params = POINTWISE, [shape[1], cout, shape[2] * shape[3], zy]

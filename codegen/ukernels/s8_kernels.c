@@ -41,9 +41,10 @@
  *
  * ---- codegen_s8_conv
  *   acc = bias[o] + sum_{c, ky, kx} xp[c][oy * sh + ky][ox * sw + kx] * W[o][c][ky][kx]
- * xp as for depthwise. Weights packed as pointwise's with the reduction
- * (c, ky, kx) flattened. Helium: each tile of pixels gets its patches copied
- * to the stack (im2col), then the same 2 x 3 VMLADAVA blocks.
+ * xp as for depthwise. Weights packed as pointwise's with the reduction in
+ * (ky, kx, c) order (qnn.pack_conv). Helium: each tile of pixels gets its
+ * patches copied to the stack (im2col: 8-lane gathers of a tap's channels),
+ * then the same 2 x 3 VMLADAVA blocks.
  *
  * ---- codegen_s8_matmul
  *   acc = bias[o] + sum_{c < k} x[r * k + c] * W[c][o]
@@ -274,11 +275,6 @@ static inline int32_t pixel_offset(int32_t p, int32_t group, int32_t chunks)
     return (p / group) * chunks * 16 * group + (p % group) * 16;
 }
 
-static inline int32_t byte_offset(int32_t j, int32_t group)
-{
-    return (j / 16) * 16 * group + j % 16;
-}
-
 /* Pixels per tile for reduction vectors of `stride` bytes: whole groups of 3. */
 static inline int32_t tile_pixels_for(int32_t stride)
 {
@@ -342,25 +338,40 @@ int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
     if (stride > TILE_BYTES)
         return -1; /* the compiler never emits such a call (qnn.TILE_BYTES) */
     const int32_t tile_pixels = tile_pixels_for(stride), group = group_for(tile_pixels);
-    const int32_t chunks = stride / 16;
+    const int32_t chunks = stride / 16, plane = height * width;
+    /* 8 channels of one input pixel: 16-bit gather offsets */
+    const int vector_gather = cin % 16 == 0 && 7 * plane <= 65535;
+    const uint16x8_t channel_offsets = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)plane);
     int8_t tile[TILE_BYTES] __attribute__((aligned(16)));
     for (int32_t p0 = 0; p0 < pixels; p0 += tile_pixels) {
         const int32_t n = pixels - p0 < tile_pixels ? pixels - p0 : tile_pixels;
-        /* im2col: pixel p's patch in (channel, ky, kx) order, the weights' order,
-           into the grouped tile; taps outside the input read the zero point */
+        /* im2col: pixel p's patch in (ky, kx, channel) order, the packed weights'
+           order, into the grouped tile; taps outside the input read the zero
+           point. With whole chunks of channels (cin % 16 == 0) each tap's
+           channels are two 8-lane gathers per chunk, else byte by byte. */
         for (int32_t p = 0; p < n; p++) {
             const int32_t oy = (p0 + p) / out_w, ox = (p0 + p) % out_w;
             int8_t *patch = tile + pixel_offset(p, group, chunks);
-            for (int32_t ky = 0; ky < kernel_h; ky++) {
-                const int32_t iy = oy * stride_h + ky - pad_top;
-                for (int32_t kx = 0; kx < kernel_w; kx++) {
-                    const int32_t ix = ox * stride_w + kx - pad_left;
-                    const int32_t first = ky * kernel_w + kx;
-                    const int inside = iy >= 0 && iy < height && ix >= 0 && ix < width;
-                    const int8_t *src = x + iy * width + ix;
-                    for (int32_t c = 0; c < cin; c++)
-                        patch[byte_offset(c * taps + first, group)] =
-                            inside ? src[c * height * width] : (int8_t)zx;
+            for (int32_t t = 0; t < taps; t++) {
+                const int32_t iy = oy * stride_h + t / kernel_w - pad_top;
+                const int32_t ix = ox * stride_w + t % kernel_w - pad_left;
+                const int inside = iy >= 0 && iy < height && ix >= 0 && ix < width;
+                const int8_t *src = x + iy * width + ix;
+                if (vector_gather) {
+                    int8_t *dst = patch + t * (cin / 16) * 16 * group;
+                    for (int32_t c = 0; c < cin; c += 16, dst += 16 * group) {
+                        if (!inside) {
+                            vst1q_s8(dst, vdupq_n_s8((int8_t)zx));
+                            continue;
+                        }
+                        vstrbq_s16(dst, vldrbq_gather_offset_s16(src + c * plane, channel_offsets));
+                        vstrbq_s16(dst + 8, vldrbq_gather_offset_s16(src + (c + 8) * plane, channel_offsets));
+                    }
+                    continue;
+                }
+                for (int32_t c = 0; c < cin; c++) {
+                    const int32_t j = t * cin + c;
+                    patch[(j / 16) * 16 * group + j % 16] = inside ? src[c * plane] : (int8_t)zx;
                 }
             }
         }
@@ -627,7 +638,7 @@ int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
                             const int32_t ix = ox * stride_w + kx - pad_left;
                             const int32_t v = iy >= 0 && iy < height && ix >= 0 && ix < width
                                                   ? x[(c * height + iy) * width + ix] : zx;
-                            const int32_t j = c * taps + ky * kernel_w + kx;
+                            const int32_t j = (ky * kernel_w + kx) * cin + c;
                             acc += v * wo[(j / 16) * 32 + j % 16];
                         }
                 y[(o * out_h + oy) * out_w + ox] = requantize(acc, mult[o], shift[o], zy, lut);

@@ -111,7 +111,7 @@ def conv_cases(seed=2):
         mult, shift = qnn.quant_multiplier(real)
         params = [cin, h, w_, cout, kh, kw, sh, sw, pads[0], pads[1], expected.shape[2],
                   expected.shape[3], zx, zy]
-        cases.append((2, params, x, qnn.pack_pointwise(w.reshape(cout, -1)), qnn._even(bias),
+        cases.append((2, params, x, qnn.pack_conv(w), qnn._even(bias),
                       qnn._even(mult), qnn._even(shift), lut, expected))
     return cases
 
