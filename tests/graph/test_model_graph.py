@@ -7,6 +7,7 @@ one change at a time and check exactly which steps run again.
 import hashlib
 import json
 import os
+import re
 import shutil
 
 from graph_helpers import V3, actions
@@ -62,6 +63,23 @@ def test_int8_is_a_branch_of_its_own(built_tree):
     assert not kinds(out) & {"EXPORT", "TRAIN"}, out  # (RENDER: the val split calibrates)
     rc, out = built_tree.scons("deploy", *V3)
     assert actions(out) == [], out
+
+
+def test_memory_onchip_links_the_int8_build_with_the_onchip_layout(built_tree):
+    """memory=onchip changes the link only: the deploy ELF of the int8 build uses
+    corstone300_onchip.ld; in the bench, the fp32 variants keep the DDR layout (their
+    weights do not fit the 8 MB flash) and the int8 variant takes the on-chip one."""
+    rc, out = built_tree.scons("-n", "--verbose", "deploy", "precision=int8", "memory=onchip", *V3)
+    links = [l for l in out.splitlines() if "-o build/firmware/ocr.elf" in l]
+    assert links and "corstone300_onchip.ld" in links[0], out
+    rc, out = built_tree.scons("-n", "--verbose", "bench", "memory=onchip", *V3)
+    bench_links = {re.search(r"-o (build/firmware/bench/\S+)\.elf", l).group(1): l
+                   for l in out.splitlines() if re.search(r"-o build/firmware/bench/\S+\.elf", l)}
+    assert sorted(bench_links) == ["build/firmware/bench/best-c", "build/firmware/bench/best-llvm-mve",
+                                   "build/firmware/bench/best-llvm-mve-int8",
+                                   "build/firmware/bench/stock-c"], sorted(bench_links)
+    for name, line in bench_links.items():
+        assert ("corstone300_onchip.ld" in line) == name.endswith("-int8"), line
 
 
 def _text_line(output):
