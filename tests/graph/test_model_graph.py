@@ -67,12 +67,13 @@ def test_int8_is_a_branch_of_its_own(built_tree):
 
 def test_memory_onchip_links_the_int8_build_with_the_onchip_layout(built_tree):
     """memory=onchip changes the link only: the deploy ELF of the int8 build uses
-    corstone300_onchip.ld; in the bench, the fp32 variants keep the DDR layout (their
-    weights do not fit the 8 MB flash) and the int8 variant takes the on-chip one."""
+    corstone300_onchip.ld; in the bench (precision=int8 adds the int8 variant), the
+    fp32 variants keep the DDR layout (their weights do not fit the 8 MB flash) and
+    the int8 variant takes the on-chip one."""
     rc, out = built_tree.scons("-n", "--verbose", "deploy", "precision=int8", "memory=onchip", *V3)
     links = [l for l in out.splitlines() if "-o build/firmware/ocr.elf" in l]
     assert links and "corstone300_onchip.ld" in links[0], out
-    rc, out = built_tree.scons("-n", "--verbose", "bench", "memory=onchip", *V3)
+    rc, out = built_tree.scons("-n", "--verbose", "bench", "precision=int8", "memory=onchip", *V3)
     bench_links = {re.search(r"-o (build/firmware/bench/\S+)\.elf", l).group(1): l
                    for l in out.splitlines() if re.search(r"-o build/firmware/bench/\S+\.elf", l)}
     assert sorted(bench_links) == ["build/firmware/bench/best-c", "build/firmware/bench/best-llvm-mve",
