@@ -173,10 +173,8 @@ def extract(mod):
                                    "this operator has no TIR lowering" % (value,))
             kernel = value.args[0].name_hint
             args = [arg_name(a) for a in value.args[1].fields]
-            shape, dtype = _shape_of(binding.var.ty)
-            out = "t%d" % len(g.calls) if out in g.tensors else out
-            t = Tensor(out, shape, dtype, "temp", _nbytes(shape, dtype))
-            g.tensors[out] = t
+            out = _add_temp(g, out, binding.var)
+            t = g.tensors[out]
             names[binding.var] = out
             if _VIEW_KERNEL.match(kernel) and len(args) == 1 and \
                     g.tensors[args[0]].nbytes == t.nbytes and g.tensors[args[0]].kind != "const":
@@ -198,6 +196,14 @@ def extract(mod):
     return g
 
 
+def _add_temp(g, out, var):
+    """Register a call's result tensor (renamed when the name is taken) -> its name."""
+    shape, dtype = _shape_of(var.ty)
+    out = "t%d" % len(g.calls) if out in g.tensors else out
+    g.tensors[out] = Tensor(out, shape, dtype, "temp", _nbytes(shape, dtype))
+    return out
+
+
 def _library_call(value, arg_name, g, out, var):
     """A call_dps_packed of a project kernel (qnn.LIBRARY) -> Call: tensor
     arguments first, then the int32 parameters (prim values)."""
@@ -212,9 +218,7 @@ def _library_call(value, arg_name, g, out, var):
             params.append(int(a.value))
         else:
             tensors.append(arg_name(a))
-    shape, dtype = _shape_of(var.ty)
-    out = "t%d" % len(g.calls) if out in g.tensors else out
-    g.tensors[out] = Tensor(out, shape, dtype, "temp", _nbytes(shape, dtype))
+    out = _add_temp(g, out, var)
     macs, ops = qnn.library_info(symbol, params)
     return Call(symbol, tensors + [out], len(tensors), macs, ops, params=params, library=True)
 
