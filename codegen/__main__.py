@@ -29,6 +29,9 @@ def main(argv=None):
                          "instead of the model directory's Paddle model")
     ap.add_argument("--backend", choices=["c", "llvm-mve"], default="c")
     ap.add_argument("--schedule", choices=["best", "stock"], default="best")
+    ap.add_argument("--prefix", default="model",
+                    help="C names: PREFIX_run, PREFIX_weights, PREFIX_* macros... (default model; "
+                         "the detector is det, to link beside the recognizer)")
     ap.add_argument("--toolchain-prefix", default="arm-none-eabi-",
                     help="GNU Arm toolchain that assembles the micro-kernels (llvm-mve)")
     args = ap.parse_args(argv)
@@ -45,7 +48,8 @@ def main(argv=None):
             shape = frontend.parse_shape(args.input_shape) if args.input_shape \
                 else frontend.meta_input_shape(args.model_dir)
             files, report = compiler.build(args.model_dir, shape, args.backend, args.schedule,
-                                           toolchain_prefix=args.toolchain_prefix, onnx_file=args.onnx)
+                                           toolchain_prefix=args.toolchain_prefix, onnx_file=args.onnx,
+                                           prefix=args.prefix)
             compiler.write_outputs(args.out, files)
         return report
     rc, report = run_step("codegen", args.out, ALL_OUTPUTS, compile_model)

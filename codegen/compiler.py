@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 
-from . import emit, frontend, graph as graphmod, lower, microkernels, planner, qnn, schedule as schedmod
+from . import emit, frontend, graph as graphmod, lower, microkernels, naming, planner, qnn, schedule as schedmod
 from .errors import ALL_OUTPUTS, OUTPUTS, CodegenError, clear_outputs  # noqa: F401 (re-exported)
 # A kernel's local arrays (accumulator rows, padded input rows) live on the
 # stack; any array bigger than this moves to the arena as a scratch tensor.
@@ -96,10 +96,12 @@ def _pack_constants(g, packed):
 
 
 def build(model_dir, input_shape, backend="c", schedule="best",
-          toolchain_prefix=microkernels.PREFIX, onnx_file=None):
+          toolchain_prefix=microkernels.PREFIX, onnx_file=None, prefix=naming.DEFAULT):
     """-> (files {name: bytes}, report dict). The dict is report.json's content plus
     ``timing_seconds`` (wall clock, never written to a file). Raises CodegenError
-    for user errors."""
+    for user errors. ``prefix`` names the C symbols (naming.py: "det" for the
+    detector that links beside the recognizer)."""
+    naming.check(prefix)
     if backend not in OUTPUTS:
         raise CodegenError("unknown backend %r (c or llvm-mve)" % backend)
     if schedule not in ("best", "stock"):
@@ -185,6 +187,9 @@ def build(model_dir, input_shape, backend="c", schedule="best",
     for entry in report["kernels"]:
         entry["stack_array_bytes"] = stack.get(entry["kernel"], 0)
     report["totals"]["max_kernel_stack_array_bytes"] = max(stack.values(), default=0)
+    if prefix != naming.DEFAULT:
+        report["symbol_prefix"] = prefix
+    files = naming.apply(files, prefix, toolchain_prefix)
     # report.json is a pure function of the inputs (byte-identical rebuilds):
     # wall-clock times only go to the returned dict, which __main__ prints on stderr.
     files["report.json"] = emit.report_json(report).encode()

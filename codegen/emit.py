@@ -176,8 +176,16 @@ def model_c(graph, offsets, const_offsets, signatures, arena_bytes):
         lines.append(prototype(name, signatures[name]))
     lines += [""]
     if arena_bytes > 0:  # a one-kernel model has no intermediates at all
-        lines += ["static uint8_t model_arena[MODEL_ARENA_BYTES]",
+        lines += ["#ifdef MODEL_ARENA",
+                  "/* The application provides the arena under the name MODEL_ARENA (at least",
+                  "   MODEL_ARENA_BYTES, %d-byte aligned): models that never run at the same" % ALIGN,
+                  "   time share one. */",
+                  "extern uint8_t MODEL_ARENA[];",
+                  "#define model_arena MODEL_ARENA",
+                  "#else",
+                  "static uint8_t model_arena[MODEL_ARENA_BYTES]",
                   "    __attribute__((aligned(%d), section(\".bss.model_arena\")));" % ALIGN,
+                  "#endif",
                   "#define A(type, off) ((type *)(void *)(model_arena + (off)))"]
     lines += ["#define W(type, off) ((const type *)(const void *)(model_weights + (off)))",
               "",

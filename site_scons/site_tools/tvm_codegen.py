@@ -34,6 +34,8 @@ def _options(env):
     opts = {"input_shape": str(env.get("INPUT_SHAPE", "") or ""),
             "backend": env.get("BACKEND", "c"),
             "schedule": env.get("SCHEDULE", "best")}
+    if env.get("PREFIX", "model") != "model":  # C names (codegen/naming.py); the default adds nothing
+        opts["prefix"] = env["PREFIX"]
     if opts["backend"] == "llvm-mve":
         # the hand-written micro-kernels are assembled into kernels.o
         opts["toolchain_prefix"] = env["CFG"]["gcc_prefix"] if "CFG" in env else "arm-none-eabi-"
@@ -77,6 +79,8 @@ def _argv(target, source, env):
         argv += ["--input-shape", opts["input_shape"]]
     for onnx_file in _onnx_sources(source)[:1]:
         argv += ["--onnx", onnx_file.path]
+    if "prefix" in opts:
+        argv += ["--prefix", opts["prefix"]]
     if "toolchain_prefix" in opts:
         argv += ["--toolchain-prefix", opts["toolchain_prefix"]]
     return argv
