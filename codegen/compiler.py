@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 
-from . import emit, frontend, graph as graphmod, lower, microkernels, naming, planner, qnn, schedule as schedmod
+from . import emit, flib, frontend, graph as graphmod, lower, microkernels, naming, planner, qnn, schedule as schedmod
 from .errors import ALL_OUTPUTS, OUTPUTS, CodegenError, clear_outputs  # noqa: F401 (re-exported)
 # A kernel's local arrays (accumulator rows, padded input rows) live on the
 # stack; any array bigger than this moves to the arena as a scratch tensor.
@@ -112,7 +112,7 @@ def build(model_dir, input_shape, backend="c", schedule="best",
     else:
         model, in_name, shape, _pred = frontend.load(model_dir, input_shape)
     t_front = time.monotonic()
-    mod = graphmod.to_relax(model, in_name, shape)
+    mod = graphmod.to_relax(model, in_name, shape, float_library=(backend == "llvm-mve"))
     g = graphmod.extract(mod)
     t_relax = time.monotonic()
 
@@ -145,9 +145,11 @@ def build(model_dir, input_shape, backend="c", schedule="best",
         c_src = lower.build_c(symbols)
     kernels_c, signatures = emit.clean_kernels_c(c_src, n_inputs)
     signatures.update(emit.library_signatures(g))
-    library_sources = sorted({qnn.LIBRARY[k] for k in library})
+    library_sources = sorted({qnn.LIBRARY[k] for k in library if k in qnn.LIBRARY}
+                             | {f for k in library if k in flib.LIBRARY for f in flib.LIBRARY[k]})
     stack = {k: sum(v) for k, v in _stack_arrays(c_src).items()}
-    stack.update({k: qnn.LIBRARY_STACK_BYTES[k] for k in library})
+    stack.update({k: qnn.LIBRARY_STACK_BYTES[k] if k in qnn.LIBRARY else flib.STACK_BYTES[k]
+                  for k in library})
     for k, c in enumerate(g.calls):
         for j, (shp, dt) in enumerate(scratch.get(c.kernel, [])):
             name = "scratch%d_%d" % (k, j)
@@ -161,10 +163,11 @@ def build(model_dir, input_shape, backend="c", schedule="best",
         with tempfile.TemporaryDirectory() as tmp:
             obj = os.path.join(tmp, "kernels.o")
             lower.build_llvm_object(symbols, obj)
-            if microkernels.used(c_src):
-                microkernels.link_into(obj, toolchain_prefix)
-            if library_sources:
-                microkernels.link_into(obj, toolchain_prefix, library_sources)
+            # the micro-kernels once, also when a library kernel calls them too
+            sources = sorted(set(library_sources) | (set(microkernels.SOURCES) if microkernels.used(c_src)
+                                                     else set()))
+            if sources:
+                microkernels.link_into(obj, toolchain_prefix, sources)
             with open(obj, "rb") as f:
                 files["kernels.o"] = f.read()
     t_kernels = time.monotonic()

@@ -75,7 +75,7 @@ RELAX_PASSES = ("FoldBatchnormToConv2D", "DecomposeOpsForInference", "LegalizeOp
                 "DeadCodeElimination")
 
 
-def to_relax(model, input_name, input_shape):
+def to_relax(model, input_name, input_shape, float_library=False):
     import tvm
     from tvm import relax
     from tvm.relax.frontend.onnx import from_onnx
@@ -89,6 +89,9 @@ def to_relax(model, input_name, input_shape):
     from . import qnn
     if qnn.quantized(model):  # integer kernels for the int8 layers of a QDQ model
         mod["main"] = qnn.fold_qdq(mod["main"])
+    if float_library:  # the Helium float convolutions (LLVM-MVE): flib.py
+        from . import flib
+        mod["main"] = flib.fold(mod["main"])
     seq = tvm.transform.Sequential([getattr(relax.transform, p)() for p in RELAX_PASSES])
     return seq(mod)
 
@@ -205,12 +208,12 @@ def _add_temp(g, out, var):
 
 
 def _library_call(value, arg_name, g, out, var):
-    """A call_dps_packed of a project kernel (qnn.LIBRARY) -> Call: tensor
-    arguments first, then the int32 parameters (prim values)."""
+    """A call_dps_packed of a project kernel (qnn.LIBRARY, flib.LIBRARY) -> Call:
+    tensor arguments first, then the int32 parameters (prim values)."""
     import tvm
-    from . import qnn
+    from . import flib, qnn
     symbol = str(value.args[0].global_symbol)
-    if symbol not in qnn.LIBRARY:
+    if symbol not in qnn.LIBRARY and symbol not in flib.LIBRARY:
         raise CodegenError("call of unknown external function %s" % symbol)
     tensors, params = [], []
     for a in value.args[1].fields:
@@ -219,7 +222,7 @@ def _library_call(value, arg_name, g, out, var):
         else:
             tensors.append(arg_name(a))
     out = _add_temp(g, out, var)
-    macs, ops = qnn.library_info(symbol, params)
+    macs, ops = (flib if symbol in flib.LIBRARY else qnn).library_info(symbol, params)
     return Call(symbol, tensors + [out], len(tensors), macs, ops, params=params, library=True)
 
 

@@ -1,0 +1,137 @@
+"""Float library kernels: the float convolutions TVM's schedules leave slow.
+
+The DB text detector spends two thirds of its MACs in 3x3 convolutions of 96
+channels on large maps, and its head up-samples with 2x2 transposed
+convolutions of stride 2. TVM's legalized TIR for these runs at 6.7
+instructions per MAC on the M55 (the schedule's register blocking only takes
+1x1 reductions), and the transposed convolution's dilate-pad-convolve form
+does 4x the work. With the LLVM-MVE backend, ``fold`` replaces them in the
+Relax graph, before legalization, with calls of the project's Helium kernels
+(ukernels/f32_kernels.c over conv_mve.S and pointwise_mve.S), the same route
+as the int8 library (qnn.py):
+
+* ``relax.nn.conv2d`` of float32 with constant weights, groups 1, stride 1,
+  dilation 1, an odd square kernel of 3..7 with "same" zero padding (k // 2 on
+  every side), a multiple of 4 output channels and an output of more than one
+  row (SVTR's 3x3 convolutions on the recognizer's 1-row map keep TVM's
+  schedule, which drops their dead taps) -> ``codegen_f32_conv``;
+* ``relax.nn.conv2d_transpose`` of float32 with constant weights, kernel 2x2,
+  stride 2, no padding, groups 1 -> ``codegen_f32_deconv2x2``.
+
+Bias, batch norm and activation after them stay TVM kernels (elementwise).
+The weights are packed here in groups of 4 output channels.
+"""
+import numpy as np
+
+CONV = "codegen_f32_conv"
+DECONV = "codegen_f32_deconv2x2"
+SOURCES = ("f32_kernels.c", "conv_mve.S", "pointwise.c", "pointwise_mve.S")
+LIBRARY = {CONV: SOURCES, DECONV: SOURCES}
+# f32_kernels.c's #defines (a test checks them)
+MAX_KERNEL, DECONV_CHUNK = 7, 256
+STACK_BYTES = {CONV: 2 * MAX_KERNEL * MAX_KERNEL * 4 + 16, DECONV: 4 * DECONV_CHUNK * 4}
+
+
+def pack_conv(weight):
+    """[cout, cin, k, k] -> [cout / 4, k, k, cin, 4]."""
+    cout, cin, kh, kw = weight.shape
+    return np.ascontiguousarray(weight.reshape(cout // 4, 4, cin, kh, kw).transpose(0, 3, 4, 2, 1),
+                                np.float32)
+
+
+def pack_deconv(weight):
+    """ONNX/Relax IOHW [cin, cout, 2, 2] -> [ceil(cout / 4), dy, dx, cin, 4], zero-padded channels."""
+    cin, cout = weight.shape[:2]
+    groups = -(-cout // 4)
+    padded = np.zeros((cin, groups * 4, 2, 2), np.float32)
+    padded[:, :cout] = weight
+    return np.ascontiguousarray(padded.reshape(cin, groups, 4, 2, 2).transpose(1, 3, 4, 0, 2))
+
+
+def conv_reference(x, weight):
+    """numpy: what codegen_f32_conv computes (x [1, cin, h, w], weight OIHW)."""
+    cout, cin, k, _ = weight.shape
+    p = k // 2
+    _, _, h, w = x.shape
+    xp = np.pad(x[0].astype(np.float64), ((0, 0), (p, p), (p, p)))
+    out = np.zeros((cout, h, w))
+    for ky in range(k):
+        for kx in range(k):
+            out += np.einsum("oc,chw->ohw", weight[:, :, ky, kx], xp[:, ky:ky + h, kx:kx + w])
+    return out[None].astype(np.float32)
+
+
+def deconv_reference(x, weight):
+    """numpy: codegen_f32_deconv2x2 (weight IOHW [cin, cout, 2, 2])."""
+    _, cin, h, w = x.shape
+    cout = weight.shape[1]
+    out = np.zeros((cout, 2 * h, 2 * w))
+    for dy in range(2):
+        for dx in range(2):
+            out[:, dy::2, dx::2] = np.einsum("co,chw->ohw", weight[:, :, dy, dx], x[0].astype(np.float64))
+    return out[None].astype(np.float32)
+
+
+def library_info(symbol, params):
+    """(MACs, ops) of a call from its int32 parameters."""
+    if symbol == CONV:
+        cin, h, w, cout, k = params
+        return cin * h * w * cout * k * k, "f32_conv"
+    cin, h, w, cout = params
+    return cin * h * w * cout * 4, "f32_deconv2x2"
+
+
+def _ints(attr):
+    return [int(v) for v in attr]
+
+
+def fold(func):
+    """The Relax function with the convolutions above as library calls."""
+    import tvm
+    from tvm import relax
+    from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
+    from .qnn import _params, _value
+
+    x, w = wildcard(), is_const()
+    conv = is_op("relax.nn.conv2d")(x, w)
+
+    def on_conv(expr, m):
+        attrs, data = m[conv].attrs, m[x]
+        weight = _value(m[w])
+        shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
+        if weight.dtype != np.float32 or str(data.ty.dtype) != "float32" or len(shape) != 4 or shape[0] != 1:
+            return expr
+        cout, cin, kh, kw = weight.shape
+        k = kh
+        if (kh != kw or k % 2 == 0 or not 3 <= k <= MAX_KERNEL or int(attrs.groups) != 1
+                or _ints(attrs.strides) != [1, 1] or _ints(attrs.dilation) != [1, 1]
+                or _ints(attrs.padding) != [k // 2] * 4 or cout % 4 or shape[2] < 2
+                or str(attrs.data_layout) != "NCHW" or str(attrs.kernel_layout) != "OIHW"):
+            return expr
+        _, _, h, wd = shape
+        args = [data, relax.const(pack_conv(weight), "float32")] + _params([cin, h, wd, cout, k])
+        return relax.call_dps_packed(relax.ExternFunc(CONV), relax.Tuple(args),
+                                     relax.TensorType([1, cout, h, wd], "float32"))
+    func = rewrite_call(conv, on_conv, func)
+
+    x2, w2 = wildcard(), is_const()
+    deconv = is_op("relax.nn.conv2d_transpose")(x2, w2)
+
+    def on_deconv(expr, m):
+        attrs, data = m[deconv].attrs, m[x2]
+        weight = _value(m[w2])
+        shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
+        if weight.dtype != np.float32 or str(data.ty.dtype) != "float32" or len(shape) != 4 or shape[0] != 1:
+            return expr
+        cin, cout, kh, kw = weight.shape
+        if ((kh, kw) != (2, 2) or int(attrs.groups) != 1 or _ints(attrs.strides) != [2, 2]
+                or _ints(attrs.padding) != [0] * 4 or _ints(attrs.output_padding) != [0, 0]
+                or _ints(attrs.dilation) != [1, 1] or str(attrs.data_layout) != "NCHW"
+                or str(attrs.kernel_layout) != "IOHW" or cin != shape[1]):
+            return expr
+        _, _, h, wd = shape
+        args = [data, relax.const(pack_deconv(weight), "float32")] + _params([cin, h, wd, cout])
+        return relax.call_dps_packed(relax.ExternFunc(DECONV), relax.Tuple(args),
+                                     relax.TensorType([1, cout, 2 * h, 2 * wd], "float32"))
+    del tvm
+    return rewrite_call(deconv, on_deconv, func)

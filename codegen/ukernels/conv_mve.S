@@ -1,0 +1,147 @@
+/* Helium (MVE) micro-kernel of the float convolutions with a window
+ * (codegen/flib.py: the detector's 3x3 convolutions).
+ *
+ * The same register block as pointwise_mve.S -- n <= 7 output pixels x 4
+ * output channels, 28 partial sums in q0-q6, per input channel one vldrw of 4
+ * packed weights, one LDM of 7 input pixels and 7 vfma -- run over a list of
+ * taps: for each tap (ky, kx) the input pointer moves to the pixels that tap
+ * reads and the weights to that tap's block, and the reduction over the input
+ * channels goes on in the same registers. The caller leaves out the taps
+ * whose rows are padding (the top and bottom output rows) and keeps the
+ * block's columns inside the image, so no bounds test runs in the loop.
+ *
+ * void conv_f32x4_block<n>(float *acc, const float *in, const float *w,
+ *                          const int32_t *taps, int32_t ntaps, int32_t k,
+ *                          int32_t in_stride_bytes, int32_t acc_stride_bytes)
+ *   taps: ntaps pairs (input byte offset, weight byte offset)
+ *   acc[o * acc_stride + p] = sum_t sum_{c < k} in'[c * in_stride + p] * w'[4 * c + o]
+ *   with in' = in + taps[2t], w' = w + taps[2t + 1] (bytes), p < n, o < 4.
+ */
+        .syntax unified
+        .thumb
+        .text
+
+/* frame after the pushes: acc, in, w saved at sp+0/4/8; the stacked
+ * arguments after 9 + 16 pushed words and the 16 bytes of locals */
+#define SAVED_ACC 0
+#define SAVED_IN 4
+#define SAVED_W 8
+#define ARG_NTAPS 116
+#define ARG_K 120
+#define ARG_IN_STRIDE 124
+#define ARG_ACC_STRIDE 128
+
+        .macro SCATTER n
+        movs    r4, #0
+        vidup.u32 q7, r4, #1
+        vmul.i32 q7, q7, r11
+        subs    r4, r0, #4
+        vadd.i32 q7, q7, r4
+        .irp    p, 0, 1, 2, 3, 4, 5, 6
+        .if     \p < \n
+        vstrw.32 q\p, [q7, #4]!
+        .endif
+        .endr
+        .endm
+
+        .macro ZERO n
+        .irp    p, 0, 1, 2, 3, 4, 5, 6
+        .if     \p < \n
+        vmov.i32 q\p, #0
+        .endif
+        .endr
+        .endm
+
+        .macro VFMA_IF n, p, r
+        .if     \p < \n
+        vfma.f32 q\p, q7, \r
+        .endif
+        .endm
+
+        .macro STEP n
+        vldrw.u32 q7, [r2], #16
+        .if \n == 1
+        ldr     r4, [r1]
+        .elseif \n == 2
+        ldrd    r4, r5, [r1]
+        .elseif \n == 3
+        ldm     r1, {r4-r6}
+        .elseif \n == 4
+        ldm     r1, {r4-r7}
+        .elseif \n == 5
+        ldm     r1, {r4-r8}
+        .elseif \n == 6
+        ldm     r1, {r4-r9}
+        .else
+        ldm     r1, {r4-r10}
+        .endif
+        add     r1, r12
+        VFMA_IF \n, 0, r4
+        VFMA_IF \n, 1, r5
+        VFMA_IF \n, 2, r6
+        VFMA_IF \n, 3, r7
+        VFMA_IF \n, 4, r8
+        VFMA_IF \n, 5, r9
+        VFMA_IF \n, 6, r10
+        .endm
+
+        .macro CONV_BLOCK n
+        .global conv_f32x4_block\n
+        .type   conv_f32x4_block\n, %function
+        .p2align 2
+conv_f32x4_block\n:
+        push    {r4-r11, lr}
+        vpush   {d8-d15}                /* q4-q7 are callee-saved */
+        sub     sp, sp, #16
+        str     r0, [sp, #SAVED_ACC]
+        str     r1, [sp, #SAVED_IN]
+        str     r2, [sp, #SAVED_W]
+        mov     r0, r3                  /* r0: the next tap */
+        ldr     r11, [sp, #ARG_NTAPS]   /* r11: taps left */
+        ldr     r3, [sp, #ARG_K]        /* r3: input channels */
+        ldr     r12, [sp, #ARG_IN_STRIDE]
+        ZERO    \n
+        cmp     r11, #0
+        beq     5f
+6:
+        ldr     r1, [sp, #SAVED_IN]
+        ldr     r4, [r0], #4
+        add     r1, r4
+        ldr     r2, [sp, #SAVED_W]
+        ldr     r4, [r0], #4
+        add     r2, r4
+        /* four steps per loop iteration; the channels' rest (k % 4) first */
+        and     r4, r3, #3
+        wls     lr, r4, 2f
+4:
+        STEP    \n
+        le      lr, 4b
+2:
+        lsrs    r4, r3, #2
+        wls     lr, r4, 3f
+1:
+        STEP    \n
+        STEP    \n
+        STEP    \n
+        STEP    \n
+        le      lr, 1b
+3:
+        subs    r11, r11, #1
+        bne     6b
+5:
+        ldr     r0, [sp, #SAVED_ACC]
+        ldr     r11, [sp, #ARG_ACC_STRIDE]
+        SCATTER \n
+        add     sp, sp, #16
+        vpop    {d8-d15}
+        pop     {r4-r11, pc}
+        .size   conv_f32x4_block\n, . - conv_f32x4_block\n
+        .endm
+
+        CONV_BLOCK 1
+        CONV_BLOCK 2
+        CONV_BLOCK 3
+        CONV_BLOCK 4
+        CONV_BLOCK 5
+        CONV_BLOCK 6
+        CONV_BLOCK 7
