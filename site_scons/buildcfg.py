@@ -204,6 +204,26 @@ def _val_rule(key, raw, cwd):
     return raw
 
 
+DETECTORS = ("ppocrv3_en", "ppocrv3_ch")  # model/detector.py RELEASED
+
+
+def _detector(key, raw, cwd):
+    """A released detector's name, or the path of your own ONNX file."""
+    if raw in DETECTORS:
+        return raw
+    if raw.endswith(".onnx"):
+        return _existing("file")(key, raw, cwd)
+    raise ConfigError("%s=%s: must be one of %s or a .onnx file" % (key, raw, ", ".join(DETECTORS)))
+
+
+def _det_input(key, raw, cwd):
+    m = re.fullmatch(r"(\d+)x(\d+)", raw)
+    if not m or any(int(v) % 32 or not 32 <= int(v) <= 2048 for v in m.groups()):
+        raise ConfigError("%s=%s: must be HxW, both multiples of 32 between 32 and 2048 (e.g. 480x640)"
+                          % (key, raw))
+    return int(m.group(1)), int(m.group(2))
+
+
 # The graph options, in the order `./scons --help` lists them:
 # key -> (default, validator(key, raw, cwd), help). Defaults are relative to the repository.
 GRAPH_OPTIONS = {
@@ -243,6 +263,14 @@ GRAPH_OPTIONS = {
     "memory": ("ddr", _one_of("ddr", "onchip"),
                "ddr, or onchip: weights and images in the QSPI flash, arena in the SSE-300 SRAM, "
                "nothing in DDR (int8 models; the link says what does not fit)"),
+    "pipeline": ("word", _one_of("word", "ocr"),
+                 "word: the recognizer on a cropped word (the learning path); ocr: whole images, "
+                 "text detection + recognition on the device (app scene)"),
+    "det_model": ("ppocrv3_en", _detector, "pipeline=ocr: the DB text detector (ppocrv3_en, ppocrv3_ch: "
+                  "PaddleOCR's released PP-OCRv3 detectors; or your own .onnx file)"),
+    "det_input": ("480x640", _det_input, "pipeline=ocr: the detector's input HxW (multiples of 32); "
+                  "the image is resized into it keeping its aspect ratio, and padded"),
+    "box_limit": ("32", _int_range(1, 64), "pipeline=ocr: text boxes read per image (the rest are counted)"),
     "quant_images": ("200", _int_range(1, 5000),
                      "`quantize`: calibration images (rendered val and real train crops, in turn)"),
 }
