@@ -271,6 +271,9 @@ GRAPH_OPTIONS = {
     "det_input": ("480x640", _det_input, "pipeline=ocr: the detector's input HxW (multiples of 32); "
                   "the image is resized into it keeping its aspect ratio, and padded"),
     "box_limit": ("32", _int_range(1, 64), "pipeline=ocr: text boxes read per image (the rest are counted)"),
+    "scene_test_images": ("4", _int_range(0, 500),
+                          "rendered scenes `test` reads whole on the device (detector + recognizer) "
+                          "against the host reference and the ground truth (0: none)"),
     "quant_images": ("200", _int_range(1, 5000),
                      "`quantize`: calibration images (rendered val and real train crops, in turn)"),
 }

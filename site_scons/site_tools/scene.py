@@ -20,6 +20,11 @@ Builders
          DRAW_DIR); fails when the device and the reference disagree, keeping
          the report to read (pyaction.ok_marker)
 
+  env.Scenes("build/data/scenes/<split>/labels.txt", [], COUNT=n, SEED=s, SPLIT="test",
+             SIZE=(640, 480))
+      -> labels.txt, manifest.json and images/scene_XXXX.png: the rendered
+         scene split with exact quadrilaterals (model/scenes.py)
+
 Each declares every output; the host/model modules it runs are dependencies
 and the settings are Value nodes.
 """
@@ -31,6 +36,28 @@ import pyaction
 def _files(source, suffix=None):
     return [s for s in source if s.__class__.__name__ == "File" and not s.path.endswith(".py")
             and (suffix is None or s.path.endswith(suffix))]
+
+
+# -- Scenes ---------------------------------------------------------------------
+def _scenes_settings(env):
+    w, h = env.get("SIZE", (640, 480))
+    return {"count": int(env["COUNT"]), "seed": int(env.get("SEED", 0)), "split": env.get("SPLIT", "test"),
+            "width": int(w), "height": int(h)}
+
+
+def _scenes_emitter(target, source, env):
+    s = _scenes_settings(env)
+    folder = os.path.dirname(target[0].abspath)
+    targets = [env.File(os.path.join(folder, "labels.txt")), env.File(os.path.join(folder, "manifest.json"))]
+    targets += [env.File(os.path.join(folder, "images", "scene_%04d.png" % k)) for k in range(s["count"])]
+    return targets, source + pyaction.python_sources(env, "model/scenes.py") + [
+        env.File("#model/render.lock"), env.Value(sorted(s.items()))]
+
+
+def _scenes_argv(target, source, env):
+    s = _scenes_settings(env)
+    return ["--out", os.path.dirname(target[0].path), "--count", s["count"], "--seed", s["seed"],
+            "--split", s["split"], "--width", s["width"], "--height", s["height"]]
 
 
 # -- DetectorModel ------------------------------------------------------------
@@ -128,6 +155,8 @@ def _draw_argv(target, source, env):
 def generate(env):
     env.SetDefault(DETCOMSTR="", SCENECOMSTR="")
     b = env["BUILDERS"]
+    b["Scenes"] = env.Builder(action=pyaction.module_action("model.scenes", _scenes_argv, "$RENDERCOMSTR"),
+                              emitter=_scenes_emitter)
     b["DetectorModel"] = env.Builder(action=pyaction.module_action("model.detector", _det_argv, "$DETCOMSTR"),
                                      emitter=_det_emitter)
     b["SceneImages"] = env.Builder(action=pyaction.module_action("host.scene", _images_argv, "$SCENECOMSTR"),
