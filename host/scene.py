@@ -171,49 +171,51 @@ def config_c(det_meta, rec_meta, max_boxes, drop_score, params=DB_PARAMS):
 # ---------------------------------------------------------------------------
 # reference: PaddleOCR's post-processing and crop
 # ---------------------------------------------------------------------------
-def _ppocr_module(name, rel):
-    """A ppocr / tools file loaded alone (their package __init__ files import
-    every algorithm PaddleOCR has, with dependencies this project lacks)."""
-    import importlib.util
-    from model import ppocr_path
-    root = ppocr_path.ensure()
-    spec = importlib.util.spec_from_file_location(name, os.path.join(root, rel))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def order_points_clockwise(pts):
+    """predict_det.TextDetector.order_points_clockwise: top-left (smallest x + y),
+    top-right, bottom-right (largest x + y), bottom-left."""
+    pts = np.asarray(pts, np.float32)
+    s = pts.sum(1)
+    rest = np.delete(pts, (np.argmin(s), np.argmax(s)), axis=0)
+    d = np.diff(rest, axis=1)
+    return np.array([pts[np.argmin(s)], rest[np.argmin(d)], pts[np.argmax(s)], rest[np.argmax(d)]], np.float32)
 
 
 def filter_boxes(boxes, h, w):
-    """predict_det.TextDetector.filter_tag_det_res: corners ordered clockwise,
-    clipped to the image, boxes 3 pixels or less across dropped."""
+    """predict_det.TextDetector.filter_tag_det_res (with clip_det_res): corners
+    ordered clockwise, clipped to the image as whole pixels, boxes 3 pixels or
+    less across dropped -> [(index in boxes, box)]."""
     kept = []
-    for box in boxes:
-        box = np.asarray(box, np.float32)
-        s = box.sum(1)
-        tl, br = box[np.argmin(s)], box[np.argmax(s)]
-        rest = np.delete(box, (np.argmin(s), np.argmax(s)), axis=0)
-        d = np.diff(rest, axis=1)
-        tr, bl = rest[np.argmin(d)], rest[np.argmax(d)]
-        box = np.array([tl, tr, br, bl], np.float32)
-        box[:, 0] = np.clip(box[:, 0], 0, w - 1)
-        box[:, 1] = np.clip(box[:, 1], 0, h - 1)
+    for k, box in enumerate(boxes):
+        box = order_points_clockwise(box)
+        box[:, 0] = np.clip(box[:, 0], 0, w - 1).astype(np.int64)
+        box[:, 1] = np.clip(box[:, 1], 0, h - 1).astype(np.int64)
         if int(np.linalg.norm(box[0] - box[1])) <= 3 or int(np.linalg.norm(box[0] - box[3])) <= 3:
             continue
-        kept.append(box)
+        kept.append((k, box))
     return kept
 
 
-def reading_order(boxes):
+def reading_order(items, box=lambda item: item):
     """predict_system.sorted_boxes: by the top-left corner's y then x, then
-    boxes within 10 pixels vertically swapped into left-to-right order."""
-    out = sorted(boxes, key=lambda b: (b[0][1], b[0][0]))
+    boxes within 10 pixels vertically swapped into left-to-right order
+    (``box(item)`` is an item's corners)."""
+    out = sorted(items, key=lambda it: (box(it)[0][1], box(it)[0][0]))
     for i in range(len(out) - 1):
         for j in range(i, -1, -1):
-            if abs(out[j + 1][0][1] - out[j][0][1]) < 10 and out[j + 1][0][0] < out[j][0][0]:
+            a, b = box(out[j]), box(out[j + 1])
+            if abs(b[0][1] - a[0][1]) < 10 and b[0][0] < a[0][0]:
                 out[j], out[j + 1] = out[j + 1], out[j]
             else:
                 break
     return out
+
+
+def db_postprocess(module):
+    """ppocr's DBPostProcess with PaddleOCR's inference settings (DB_PARAMS)."""
+    return module.DBPostProcess(thresh=DB_PARAMS["threshold"], box_thresh=DB_PARAMS["box_threshold"],
+                                max_candidates=1000, unclip_ratio=DB_PARAMS["unclip_ratio"],
+                                use_dilation=False, score_mode="fast", box_type="quad")
 
 
 class Reference:
@@ -229,11 +231,9 @@ class Reference:
             raise SceneError("%s: the host reference runs the detector's ONNX file" % onnx_path)
         self.session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
         self.recognizer = Recognizer(rec_dir)
-        db = _ppocr_module("ppocr_db_postprocess", "ppocr/postprocess/db_postprocess.py")
-        self.post = db.DBPostProcess(thresh=DB_PARAMS["threshold"], box_thresh=DB_PARAMS["box_threshold"],
-                                     max_candidates=1000, unclip_ratio=DB_PARAMS["unclip_ratio"],
-                                     use_dilation=False, score_mode="fast", box_type="quad")
-        self.crop = _ppocr_module("ppocr_infer_utility", "tools/infer/utility.py").get_rotate_crop_image
+        from model import ppocr_path
+        self.post = db_postprocess(ppocr_path.db_postprocess())
+        self.crop = ppocr_path.load_file("tools/infer/utility.py").get_rotate_crop_image
         self.max_boxes, self.drop_score = max_boxes, drop_score
 
     def boxes(self, bgr):
@@ -243,7 +243,7 @@ class Reference:
         prob = self.session.run(None, {self.session.get_inputs()[0].name: x})[0][0, 0]
         valid = prob[:fit_h, :fit_w]
         found = self.post({"maps": valid[None, None]}, [[h, w, fit_h / h, fit_w / w]])[0]["points"]
-        return reading_order(filter_boxes(found, h, w))
+        return reading_order([b for _, b in filter_boxes(found, h, w)])
 
     def read(self, path):
         bgr = decode_bgr(path)

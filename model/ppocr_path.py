@@ -49,16 +49,28 @@ def en_dict_path():
     return os.path.join(package_dir(), "ppocr", "utils", "en_dict.txt")
 
 
-def rec_postprocess():
-    """``ppocr/postprocess/rec_postprocess.py`` loaded on its own: the package's
-    ``__init__`` imports every detector post-processor (shapely, pyclipper,
-    skimage...), while the CTC decoder needs only numpy and paddle."""
-    name = "ppocr_rec_postprocess"
+def load_file(relpath):
+    """One file of the PaddleOCR tree (e.g. ``ppocr/postprocess/db_postprocess.py``,
+    ``tools/infer/utility.py``) loaded as a module on its own, once: the
+    package ``__init__`` files import every algorithm PaddleOCR has, with
+    dependencies (skimage...) this project does not install."""
+    name = "ppocr_file_" + os.path.splitext(relpath)[0].replace("/", "_")
     if name in sys.modules:
         return sys.modules[name]
-    path = os.path.join(package_dir(), "ppocr", "postprocess", "rec_postprocess.py")
-    spec = importlib.util.spec_from_file_location(name, path)
+    ensure()  # the file's own imports of ppocr.* modules
+    spec = importlib.util.spec_from_file_location(name, os.path.join(package_dir(), relpath))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     sys.modules[name] = module
     return module
+
+
+def rec_postprocess():
+    """``ppocr/postprocess/rec_postprocess.py`` (the CTC decoder needs only numpy
+    and paddle)."""
+    return load_file("ppocr/postprocess/rec_postprocess.py")
+
+
+def db_postprocess():
+    """``ppocr/postprocess/db_postprocess.py`` (DBPostProcess: cv2, pyclipper, shapely)."""
+    return load_file("ppocr/postprocess/db_postprocess.py")

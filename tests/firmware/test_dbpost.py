@@ -8,7 +8,6 @@ axis-aligned like document lines) drawn as 0/1 masks, Gaussian-blurred and scale
 ramp like a detector's, some touching the borders, some tiny or faint (must be dropped), with
 padding outside the valid region and source sizes different from the map.
 """
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+from host import scene
 from model import ppocr_path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -75,60 +75,22 @@ def dbpost(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ppocr_db():
-    """ppocr/postprocess/db_postprocess.py loaded on its own: the package's __init__ imports
-    every post-processor, some of them needing scikit-image, which the project does not
-    install; this module needs only numpy, cv2, paddle, shapely and pyclipper."""
-    path = os.path.join(ppocr_path.package_dir(), "ppocr", "postprocess", "db_postprocess.py")
-    spec = importlib.util.spec_from_file_location("ppocr_db_postprocess", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """ppocr/postprocess/db_postprocess.py loaded on its own (model.ppocr_path)."""
+    return ppocr_path.db_postprocess()
 
 
 def make_post(module):
-    return module.DBPostProcess(thresh=0.3, box_thresh=0.6, max_candidates=1000, unclip_ratio=1.5,
-                                use_dilation=False, score_mode="fast", box_type="quad")
-
-
-def order_points_clockwise(pts):
-    """tools/infer/predict_det.py, TextDetector.order_points_clockwise."""
-    rect = np.zeros((4, 2), dtype="float32")
-    s = pts.sum(axis=1)
-    rect[0] = pts[np.argmin(s)]
-    rect[2] = pts[np.argmax(s)]
-    tmp = np.delete(pts, (np.argmin(s), np.argmax(s)), axis=0)
-    diff = np.diff(np.array(tmp), axis=1)
-    rect[1] = tmp[np.argmin(diff)]
-    rect[3] = tmp[np.argmax(diff)]
-    return rect
+    return scene.db_postprocess(module)
 
 
 def filter_tag_det_res(boxes, scores, src_h, src_w):
-    """tools/infer/predict_det.py, TextDetector.filter_tag_det_res (with clip_det_res), keeping
-    each box's score alongside."""
-    kept = []
-    for box, score in zip(boxes, scores):
-        box = order_points_clockwise(np.array(box))
-        for p in range(4):
-            box[p, 0] = int(min(max(box[p, 0], 0), src_w - 1))
-            box[p, 1] = int(min(max(box[p, 1], 0), src_h - 1))
-        if int(np.linalg.norm(box[0] - box[1])) <= 3 or int(np.linalg.norm(box[0] - box[3])) <= 3:
-            continue
-        kept.append((box, score))
-    return kept
+    """predict_det's filter (host.scene.filter_boxes), keeping each box's score alongside."""
+    return [(box, scores[k]) for k, box in scene.filter_boxes(boxes, src_h, src_w)]
 
 
 def sorted_boxes(items):
-    """tools/infer/predict_system.py, sorted_boxes, on (box, score) pairs."""
-    items = sorted(items, key=lambda it: (it[0][0][1], it[0][0][0]))
-    for i in range(len(items) - 1):
-        for j in range(i, -1, -1):
-            if (abs(items[j + 1][0][0][1] - items[j][0][0][1]) < 10
-                    and items[j + 1][0][0][0] < items[j][0][0][0]):
-                items[j], items[j + 1] = items[j + 1], items[j]
-            else:
-                break
-    return items
+    """predict_system's sorted_boxes (host.scene.reading_order) on (box, score) pairs."""
+    return scene.reading_order(items, box=lambda item: item[0])
 
 
 def reference(module, prob, src_h, src_w, contours_mode=None):

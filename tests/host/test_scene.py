@@ -78,8 +78,8 @@ def test_reading_order_and_filter_follow_paddleocr():
         return [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
     ordered = scene.reading_order([np.array(b, np.float32) for b in (box(100, 50), box(10, 55), box(10, 10))])
     assert [tuple(b[0]) for b in ordered] == [(10, 10), (10, 55), (100, 50)]
-    kept = scene.filter_boxes([box(-5, 3, 30, 10), box(50, 50, 3, 10), [[70, 5], [10, 5], [10, 20], [70, 20]]],
-                              60, 100)
+    kept = [b for _, b in scene.filter_boxes([box(-5, 3, 30, 10), box(50, 50, 3, 10), [[70, 5], [10, 5], [10, 20], [70, 20]]],
+                              60, 100)]
     assert len(kept) == 2
     assert kept[0][0].tolist() == [0, 3]                     # clipped
     assert kept[1].tolist() == [[10, 5], [70, 5], [70, 20], [10, 20]]  # clockwise from top-left
