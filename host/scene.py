@@ -52,6 +52,8 @@ MAX_SIDE = 4096                        # a u16 in the record; DDR holds far more
 DB_PARAMS = {"threshold": 0.3, "box_threshold": 0.6, "unclip_ratio": 1.5, "min_size": 3}
 BOX_CAPACITY = 64                      # SCENE_BOX_CAPACITY in scene_config.h
 LINE = re.compile(r"^(?:image: (\d+), )?box: (-?\d+(?:,-?\d+){7}), text: (.*), score: ([0-9.]+)\s*$")
+STAGES = re.compile(r"^(?:image: (\d+), )?stages: detector (\d+), post-processing (\d+), recognition (\d+) "
+                    r"\((\d+) lines\)")
 SUMMARY = re.compile(r"^(?:image: (\d+), )?(?:no text found|texts: \d+) \((\d+) boxes, (\d+) read")
 
 
@@ -219,7 +221,7 @@ def db_postprocess(module):
 
 
 class Reference:
-    def __init__(self, det_dir, det_input, rec_dir, max_boxes=32, drop_score=0.5):
+    def __init__(self, det_dir, det_input, rec_dir, max_boxes=32, drop_score=0.5, rec_onnx=None):
         import onnxruntime as ort
         from model.inference import Recognizer
         self.det_meta = read_meta(det_dir)
@@ -230,7 +232,11 @@ class Reference:
         if not os.path.isfile(onnx_path):
             raise SceneError("%s: the host reference runs the detector's ONNX file" % onnx_path)
         self.session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
-        self.recognizer = Recognizer(rec_dir)
+        if rec_onnx:  # precision=int8: the QDQ model the device runs, on onnxruntime
+            from host.predict import onnx_recognizer
+            self.recognizer = onnx_recognizer(rec_dir, rec_onnx)
+        else:
+            self.recognizer = Recognizer(rec_dir)
         from model import ppocr_path
         self.post = db_postprocess(ppocr_path.db_postprocess())
         self.crop = ppocr_path.load_file("tools/infer/utility.py").get_rotate_crop_image
@@ -276,6 +282,13 @@ def parse_log(text):
                 {"points": [xy[k:k + 2] for k in range(0, 8, 2)], "text": m.group(3),
                  "score": float(m.group(4))})
             continue
+        m = STAGES.match(raw.strip())
+        if m:
+            det, post, rec, lines = (int(v) for v in m.groups()[1:])
+            out.setdefault(int(m.group(1) or 0), {"lines": []})["stages"] = {
+                "detector": det, "post_processing": post, "recognition": rec, "lines": lines,
+                "total": det + post + rec}
+            continue
         m = SUMMARY.match(raw.strip())
         if m:
             entry = out.setdefault(int(m.group(1) or 0), {"lines": []})
@@ -317,6 +330,7 @@ def compare(device, reference, tolerance=2):
             if d["text"] != r["text"]:
                 problems.append("box %d: device %r, reference %r" % (k, d["text"], r["text"]))
         rows.append({"image": ref["path"], "device": dev["lines"], "reference": ref["lines"],
+                     "instructions": dev.get("stages"),
                      "max_corner_diff": worst, "agree": not problems, "problems": problems})
     agree = sum(r["agree"] for r in rows)
     return {"images": len(rows), "agree": agree, "passed": agree == len(rows) and bool(rows),
@@ -382,6 +396,50 @@ def draw(path, lines, out):
     write_atomic(out, buf.getvalue())
 
 
+def bench(reports):
+    """{det_input: report.json} -> the pipeline's bench: instructions per scene
+    and per stage, detection and end-to-end scores of the device, per size."""
+    sizes = []
+    for size, report in sorted(reports.items(), key=lambda kv: _shape(kv[0])[0] * _shape(kv[0])[1]):
+        stages = [r["instructions"] for r in report["rows"] if r.get("instructions")]
+        lines = sum(s["lines"] for s in stages)
+        summary = report.get("accuracy", {}).get("device", {}).get("summary", {})
+        sizes.append({
+            "det_input": size, "scenes": len(stages), "agree_with_host": report["agree"],
+            "instructions_per_scene_mean": int(np.mean([s["total"] for s in stages])) if stages else None,
+            "instructions_per_scene_max": max((s["total"] for s in stages), default=None),
+            "detector_instructions": int(np.mean([s["detector"] for s in stages])) if stages else None,
+            "post_processing_instructions_mean": int(np.mean([s["post_processing"] for s in stages]))
+            if stages else None,
+            "recognition_instructions_per_line": int(sum(s["recognition"] for s in stages) / lines)
+            if lines else None,
+            "lines_read": lines,
+            "detection_hmean": summary.get("hmean"), "detection_precision": summary.get("precision"),
+            "detection_recall": summary.get("recall"), "e2e_recall": summary.get("e2e_recall"),
+            "e2e_hmean": summary.get("e2e_hmean")})
+    return {"pipeline": "ocr", "sizes": sizes,
+            "targets": {"detection_hmean": 0.95, "e2e_recall": 0.90,
+                        "instructions_640_wide_scene_le_10_lines": 2_000_000_000}}
+
+
+def bench_markdown(result):
+    lines = ["# Whole-image OCR on the device (rendered scenes)", "",
+             "| detector input | scenes | device = host | instructions / scene (mean, max) | detector | "
+             "recognition / line | detection hmean | e2e recall |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def num(v, fmt="{:,}"):
+        return "-" if v is None else fmt.format(v)
+    for s in result["sizes"]:
+        lines.append("| %s | %d | %d | %s, %s | %s | %s | %s | %s |" % (
+            s["det_input"], s["scenes"], s["agree_with_host"], num(s["instructions_per_scene_mean"]),
+            num(s["instructions_per_scene_max"]), num(s["detector_instructions"]),
+            num(s["recognition_instructions_per_line"]), num(s["detection_hmean"], "{:.3f}"),
+            num(s["e2e_recall"], "{:.3f}")))
+    lines += ["", "Targets (issue 16): detection hmean >= 0.95, end-to-end recall >= 0.90, <= 2 G instructions "
+              "for a 640-wide scene with <= 10 lines."]
+    return "\n".join(lines) + "\n"
+
+
 def _shape(text):
     m = re.fullmatch(r"(\d+)x(\d+)", text or "")
     if not m or int(m.group(1)) % 32 or int(m.group(2)) % 32 or not int(m.group(1)) or not int(m.group(2)):
@@ -407,6 +465,7 @@ def main(argv=None):
     r.add_argument("--rec", required=True)
     r.add_argument("--det-input", required=True)
     r.add_argument("--json", required=True)
+    r.add_argument("--rec-onnx", help="the recognizer as this ONNX file on onnxruntime (the int8 QDQ model)")
     r.add_argument("images", nargs="+")
     for p in (c, r):
         p.add_argument("--max-boxes", type=int, default=32)
@@ -419,6 +478,10 @@ def main(argv=None):
     rep.add_argument("--out", required=True)
     rep.add_argument("--corner-tolerance", type=int, default=2)
     rep.add_argument("--draw-dir", help="one PNG per image with the device's boxes and texts")
+    bn = sub.add_parser("bench")
+    bn.add_argument("--report", action="append", required=True, metavar="HxW=REPORT",
+                    help="a scene report.json per detector input size")
+    bn.add_argument("--out", required=True)
     d = sub.add_parser("draw")
     d.add_argument("--log", required=True)
     d.add_argument("--out", required=True)
@@ -430,9 +493,19 @@ def main(argv=None):
         elif a.command == "config":
             write_atomic(a.out, config_c(read_meta(a.det), read_meta(a.rec), a.max_boxes, a.drop_score))
         elif a.command == "reference":
-            ref = Reference(a.det, _shape(a.det_input), a.rec, a.max_boxes, a.drop_score)
+            ref = Reference(a.det, _shape(a.det_input), a.rec, a.max_boxes, a.drop_score, a.rec_onnx)
             write_json(a.json, {"det_input": a.det_input, "images": [ref.read(p) for p in a.images]},
                        sort_keys=False)
+        elif a.command == "bench":
+            reports = {}
+            for item in a.report:
+                size, _, path = item.partition("=")
+                _shape(size)
+                with open(path, encoding="utf-8") as handle:
+                    reports[size] = json.load(handle)
+            result = bench(reports)
+            write_json(a.out, result, sort_keys=False)
+            write_atomic(os.path.splitext(a.out)[0] + ".md", bench_markdown(result))
         elif a.command == "draw":
             with open(a.log, encoding="utf-8", errors="replace") as handle:
                 device = parse_log(handle.read())

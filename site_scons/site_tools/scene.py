@@ -9,8 +9,10 @@ Builders
   env.SceneConfig(config_c, [det meta.json, rec meta.json], MAX_BOXES=32, DROP_SCORE=0.5)
       -> the pipeline's settings as C (host/scene.py config)
   env.SceneReference(reference_json, [det meta.json, det inference.onnx, rec meta.json,
-                     rec model files..., images...], DET_INPUT="480x640", MAX_BOXES=32)
+                     rec model files... (, model.qdq.onnx), images...], DET_INPUT="480x640", MAX_BOXES=32)
       -> PaddleOCR's pipeline on the host (host/scene.py reference)
+  env.SceneBench(scenes_json, [report.json per size], SIZES=["480x640", ...])
+      -> the pipeline's bench: instructions per scene and stage, scores (host/scene.py bench)
   env.SceneDraw(png, [run.log, image])
       -> the image with the device's boxes and texts drawn (host/scene.py draw)
   env.SceneReport(report_json, [reference.json, log, images.json, log, images.json, ...
@@ -114,9 +116,11 @@ def _reference_argv(target, source, env):
     images = [s.path for s in _files(source) if os.path.splitext(s.path)[1].lower()
               in (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")]
     s = _settings(env)
+    qdq = [f.path for f in _files(source, ".qdq.onnx")]
     return ["reference", "--det", os.path.dirname(metas[0].path), "--rec", os.path.dirname(metas[1].path),
             "--det-input", env["DET_INPUT"], "--json", target[0].path,
-            "--max-boxes", s["max_boxes"], "--drop-score", s["drop_score"]] + images
+            "--max-boxes", s["max_boxes"], "--drop-score", s["drop_score"]] + \
+        (["--rec-onnx", qdq[0]] if qdq else []) + images
 
 
 # -- SceneReport -------------------------------------------------------------------
@@ -144,6 +148,20 @@ def _report_argv(target, source, env):
     return argv
 
 
+def _bench_emitter(target, source, env):
+    md = env.File(os.path.splitext(target[0].abspath)[0] + ".md")
+    return [target[0], md], source + pyaction.python_sources(env, "host/scene.py") + [
+        env.Value(list(env["SIZES"]))]
+
+
+def _bench_argv(target, source, env):
+    reports = _files(source, "report.json")
+    argv = ["bench", "--out", target[0].path]
+    for size, report in zip(env["SIZES"], reports):
+        argv += ["--report", "%s=%s" % (size, report.path)]
+    return argv
+
+
 def _draw_emitter(target, source, env):
     return target, source + pyaction.python_sources(env, "host/scene.py")
 
@@ -166,6 +184,8 @@ def generate(env):
     b["SceneReference"] = env.Builder(
         action=pyaction.module_action("host.scene", _reference_argv, "$REFERENCECOMSTR"),
         emitter=_reference_emitter)
+    b["SceneBench"] = env.Builder(action=pyaction.module_action("host.scene", _bench_argv, "$BENCHCOMSTR"),
+                                  emitter=_bench_emitter)
     b["SceneDraw"] = env.Builder(action=pyaction.module_action("host.scene", _draw_argv, "$SCENECOMSTR"),
                                  emitter=_draw_emitter)
     b["SceneReport"] = env.Builder(

@@ -181,6 +181,9 @@ int main(void) {
       printf("; %u over the box limit %u not read", found - (unsigned)count, scene_max_boxes);
     }
     printf(")\n");
+    if (several) {
+      printf("image: %u, ", i);
+    }
     print_u64("stages: detector ", counter_ticks_to_instructions(t1 - t0));
     print_u64(", post-processing ", counter_ticks_to_instructions(t2 - t1));
     print_u64(", recognition ", counter_ticks_to_instructions(t3 - t2));
