@@ -14,11 +14,11 @@ and renamed into place (model.files.staged); ``--jobs`` processes render (the
 same bytes for any number).
 
 What a scene is: what people photograph — a sign on a coloured panel, a shop
-front's fascia with notices under it, a receipt (items left, prices right),
-product labels, or loose lines (posters, packaging) — 1 to 8 text lines over a
-plain, gradient (linear or radial), textured (blotches, stripes, tiles, grain)
-or photo-like background (out-of-focus multi-scale colour noise with clutter
-shapes).  Text is 14..60 px high at 640x480 (the ink height of a line before
+front's fascia with notices under it, a receipt (items left, prices in a
+right-aligned column), product labels, or loose lines (posters, packaging) — 1
+to 8 text lines over a plain, gradient (linear or radial), textured (blotches,
+stripes, tiles, grain) or photo-like background (out-of-focus multi-scale colour
+noise with clutter shapes).  Text is 14..60 px high at 640x480 (the ink height of a line before
 perspective; scaled by min(width/640, height/480)) in any pinned font, some of it
 outlined; each block of lines is rotated by up to 20 degrees either way (signs
 and shop fronts less), the whole picture is under a mild perspective warp half
@@ -41,6 +41,16 @@ Guarantees (tests/model/test_scenes.py checks them):
   * every quad, and the whole block around it (its panel), lies inside the
     image with a 2 px margin; blocks are at least 4 px apart and the lines of a
     block at least 2 px: no text overlaps other text or another block's panel;
+  * one quad is one text line as a line-level detector (PP-OCRv3's DB) sees it,
+    PaddleOCR's labelling convention: measured on the labels, in either quad's
+    frame (along its baseline and across it), two lines side by side (spans
+    across the line overlapping by more than 30% of the smaller height) are at
+    least 2.5x the larger quad height apart along the line (a receipt's prices
+    stand in a right-aligned column, far from their items), and any other two
+    at least 0.35x the smaller height apart (stacked: across the line;
+    diagonal neighbours: in any direction).  Blocks lay their lines out with
+    3x and 0.45x (room for the perspective warp) and a placement that breaks
+    the rule on the warped, rounded points is tried again elsewhere (_spaced);
   * the letters' luma differs from the mean luma of what is under them by at
     least 100 (of 255) and from its 5th/95th percentile by at least 40; lines
     over a background too busy for that get a plain sticker behind them;
@@ -73,7 +83,7 @@ from .errors import ModelError, run_main
 from .files import sha256, staged
 from .texts import TextSampler
 
-VERSION = 1  # bump whenever the same arguments would give other bytes
+VERSION = 2  # bump whenever the same arguments would give other bytes
 STREAM = 7  # numpy seed sequence: [seed, STREAM, split id, index]
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 REF_W, REF_H = 640, 480
@@ -83,6 +93,13 @@ NO_TEXT_RATE = 0.04
 MEAN_CONTRAST, EDGE_CONTRAST = 100.0, 40.0  # luma, see _text_colour
 EDGE_MARGIN, BLOCK_GAP, LINE_GAP = 2.0, 4.0, 2.0
 QUAD_PAD = 0.5  # px around the ink box: the pixels bilinear resampling gives partial coverage
+# Line-level ground truth (what a DB detector finds, and PaddleOCR's datasets label): two
+# labelled lines side by side (their spans across the line overlap by more than
+# SIDE_OVERLAP x the smaller height) are SIDE_GAP x the larger height apart along the line,
+# any other two STACK_GAP x the smaller height apart (quad heights; see _spaced).  Blocks lay
+# their lines out with more (LAYOUT_*, ink heights) so the perspective warp rarely breaks it.
+SIDE_OVERLAP, SIDE_GAP, STACK_GAP = 0.3, 2.5, 0.35
+LAYOUT_SIDE_GAP, LAYOUT_STACK_GAP = 3.0, 0.45
 MIN_SIZE, MAX_SIZE = (320, 240), (4096, 4096)
 MAX_COUNT = 100000
 PNG_LEVEL = 1  # zlib level of png_bytes
@@ -181,6 +198,69 @@ def _separated(p, q, margin):
             if min(b) - max(a) >= margin or min(a) - max(b) >= margin:
                 return True
     return False
+
+
+def _frame(q):
+    """(ux, uy, height) of quad q (TL, TR, BR, BL): the unit direction of its baseline
+    (the mean of its top and bottom edges) and the mean length of its left and right sides."""
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = q
+    ux, uy = (x1 - x0) + (x2 - x3), (y1 - y0) + (y2 - y3)
+    norm = math.hypot(ux, uy)
+    return ux / norm, uy / norm, (math.hypot(x3 - x0, y3 - y0) + math.hypot(x2 - x1, y2 - y1)) / 2
+
+
+def _gap_along(p, q, ax, ay):
+    """The gap between the projections of p and q on (ax, ay), negative when they overlap."""
+    a = [x * ax + y * ay for x, y in p]
+    b = [x * ax + y * ay for x, y in q]
+    return max(min(b) - max(a), min(a) - max(b))
+
+
+def _distance(p, q):
+    """The distance between two disjoint convex polygons (the closest vertex-edge pair)."""
+    best = math.inf
+    for pts, poly in ((p, q), (q, p)):
+        for px, py in pts:
+            for i in range(len(poly)):
+                (ax, ay), (bx, by) = poly[i], poly[(i + 1) % len(poly)]
+                dx, dy = bx - ax, by - ay
+                t = min(1.0, max(0.0, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy or 1.0)))
+                best = min(best, math.hypot(px - ax - t * dx, py - ay - t * dy))
+    return best
+
+
+def _spaced(p, q, tol=0.05):
+    """Whether labelled quads p and q are two lines to a line-level detector.  In the frame
+    of either (u along its baseline, n across it): side by side (u spans apart, n spans
+    overlapping by more than SIDE_OVERLAP x the smaller height), the u gap is at least
+    SIDE_GAP x the larger height; stacked (u spans overlapping, n spans apart), the n gap
+    is at least STACK_GAP x the smaller height; diagonal neighbours (neither), and lines
+    no frame separates (crossing directions), are that far apart in any direction.
+    Every case that holds within ``tol`` px is checked, with ``tol`` px to spare: called
+    on the rounded label points, so a check of the labels sees what this one saw."""
+    fp, fq = _frame(p), _frame(q)
+    lo, hi = sorted((fp[2], fq[2]))
+    near = STACK_GAP * lo + tol
+    far = []  # whether _distance(p, q) >= near, once it is needed
+
+    def apart(u_gap, n_gap):  # a gap along an axis is at most the distance
+        if max(u_gap, n_gap) >= near:
+            return True
+        if not far:
+            far.append(_distance(p, q) >= near)
+        return far[0]
+
+    undecided = True
+    for ux, uy, _ in (fp, fq):
+        u_gap, n_gap = _gap_along(p, q, ux, uy), _gap_along(p, q, -uy, ux)
+        if u_gap >= -tol and -n_gap > SIDE_OVERLAP * lo - tol and u_gap < SIDE_GAP * hi + tol:
+            return False  # side by side
+        if u_gap < tol and -tol <= n_gap < near:
+            return False  # stacked
+        if u_gap >= -tol and -n_gap <= SIDE_OVERLAP * lo + tol and not apart(u_gap, n_gap):
+            return False  # diagonal
+        undecided = undecided and u_gap < tol and n_gap < tol
+    return not undecided or apart(-1.0, -1.0)
 
 
 def _inside(poly, w, h, margin=EDGE_MARGIN):
@@ -518,21 +598,31 @@ def _make_line(ctx, rng, text, font_path, target_h, max_w, stroke_p=0.0):
 
 
 # ------------------------------------------------------------------ blocks of lines
+def _quad_gap(factor, ink_h):
+    """Ink pixels between two lines so that their quads (QUAD_PAD around the ink) are
+    ``factor`` x the quad height ``ink_h`` + 2 QUAD_PAD apart."""
+    return int(math.ceil(factor * (ink_h + 2 * QUAD_PAD) + 2 * QUAD_PAD))
+
+
 class _Block:
     """Lines laid out in rows in the block's frame (origin at its top-left), an
-    optional panel behind them; placed by a rotation about its centre."""
+    optional panel behind them; placed by a rotation about its centre.  The lines of a
+    row are LAYOUT_SIDE_GAP x the row's height apart (at least), consecutive rows
+    ``gap`` x the tallest line and LAYOUT_STACK_GAP x the shorter row (at least)."""
 
     def __init__(self, rows, pad, angle=0.0, align="center", gap=0.3, panel=None):
         self.angle, self.panel = float(angle), panel
-        gap_y = max(LINE_GAP + 1, int(round(gap * max([l.ink_h for r in rows for l in r] or [0]))))
-        widths = [sum(l.ink_w for l in r) + max(LINE_GAP + 1, int(round(pad))) * (len(r) - 1)
-                  for r in rows]
+        heights = [max(l.ink_h for l in r) for r in rows]
+        base_y = max(LINE_GAP + 1, int(round(gap * max(heights or [0]))))
+        gaps_y = [max(base_y, _quad_gap(LAYOUT_STACK_GAP, min(a, b)))
+                  for a, b in zip(heights, heights[1:])] + [0]
+        seps = [max(LINE_GAP + 1, int(round(pad)), _quad_gap(LAYOUT_SIDE_GAP, h)) for h in heights]
+        widths = [sum(l.ink_w for l in r) + sep * (len(r) - 1) for r, sep in zip(rows, seps)]
         content_w = max(widths or [0])
         self.pad = int(math.ceil(pad))
         self.items = []  # (line, x, y): top-left of the ink box in the block frame
         y = self.pad
-        for row, row_w in zip(rows, widths):
-            row_h = max(l.ink_h for l in row)
+        for row, row_w, row_h, sep, gap_y in zip(rows, widths, heights, seps, gaps_y):
             if len(row) == 2:  # receipt row: text left, price right
                 a, b = row
                 self.items.append((a, self.pad, y + row_h - a.ink_h))
@@ -542,10 +632,10 @@ class _Block:
                 x = self.pad + off
                 for l in row:
                     self.items.append((l, x, y + (row_h - l.ink_h) // 2))
-                    x += l.ink_w + self.pad
+                    x += l.ink_w + sep
             y += row_h + gap_y
         self.w = content_w + 2 * self.pad
-        self.h = y - gap_y + self.pad if rows else 2 * self.pad
+        self.h = y + self.pad if rows else 2 * self.pad
 
     def matrix(self, H, x, y):
         """Block frame -> image: perspective H after rotating about the centre."""
@@ -555,10 +645,31 @@ class _Block:
     def outline(self, m):
         return _apply(m, [(0, 0), (self.w, 0), (self.w, self.h), (0, self.h)])
 
+    def quads(self, m):
+        """[(line matrix, quad)] of the items under the block matrix m: the ink box
+        grown by QUAD_PAD (the alpha has one pixel around it)."""
+        out = []
+        for line, x, y in self.items:
+            lm = _mul(m, _translate(x - 1.0, y - 1.0))
+            e0, e1x, e1y = 1 - QUAD_PAD, line.w - 1 + QUAD_PAD, line.h - 1 + QUAD_PAD
+            out.append((lm, _apply(lm, [(e0, e0), (e1x, e0), (e1x, e1y), (e0, e1y)])))
+        return out
 
-def _place(ctx, rng, block, H, placed, area=None, tries=40):
-    """Put the block somewhere it is inside the image and clear of the placed
-    blocks' outlines; the block matrix, or None."""
+
+def _label_points(quad):
+    return [[round(x, 1), round(y, 1)] for x, y in quad]
+
+
+def _spacing_ok(block, m, labelled):
+    """Whether the block's lines under m are _spaced from each other and from the
+    ``labelled`` points of the lines placed before (checked on the label points)."""
+    new = [_label_points(q) for _, q in block.quads(m)]
+    return all(_spaced(p, q) for i, p in enumerate(new) for q in labelled + new[:i])
+
+
+def _place(ctx, rng, block, H, placed, area=None, tries=40, ok=None):
+    """Put the block somewhere it is inside the image, clear of the placed blocks'
+    outlines and ``ok(matrix)``; the block matrix, or None."""
     ax0, ay0, ax1, ay1 = area or (0, 0, ctx.w, ctx.h)
     for _ in range(tries):
         if ax1 - ax0 - block.w < 1 or ay1 - ay0 - block.h < 1:
@@ -570,7 +681,8 @@ def _place(ctx, rng, block, H, placed, area=None, tries=40):
             y = int(rng.integers(ay0, ay1 - block.h + 1))
         m = block.matrix(H, x, y)
         out = block.outline(m)
-        if _inside(out, ctx.w, ctx.h) and all(_separated(out, o, BLOCK_GAP * ctx.scale) for o in placed):
+        if _inside(out, ctx.w, ctx.h) and all(_separated(out, o, BLOCK_GAP * ctx.scale) for o in placed) \
+                and (ok is None or ok(m)):
             placed.append(out)
             return m
     return None
@@ -759,18 +871,17 @@ def render_scene(seed, index, width=REF_W, height=REF_H, split="test", debug=Fal
         blocks = [(blank, None)]
 
     # 1. geometry: every block placed clear of the others, at most MAX_LINES lines
-    placed, outlines, items = [], [], []
+    #    and every line _spaced from every other (a line-level detector sees them apart)
+    placed, outlines, items, points = [], [], [], []
     for block, area in blocks:
         if len(items) + len(block.items) > MAX_LINES:
             continue
-        m = _place(ctx, rng, block, H, outlines, area)
+        m = _place(ctx, rng, block, H, outlines, area, ok=lambda m: _spacing_ok(block, m, points))
         if m is None:
             continue
         lines = []
-        for line, x, y in block.items:
-            lm = _mul(m, _translate(x - 1.0, y - 1.0))  # the alpha has one pixel around the ink box
-            e0, e1x, e1y = 1 - QUAD_PAD, line.w - 1 + QUAD_PAD, line.h - 1 + QUAD_PAD
-            quad = _apply(lm, [(e0, e0), (e1x, e0), (e1x, e1y), (e0, e1y)])
+        for (line, _, _), (lm, quad) in zip(block.items, block.quads(m)):
+            points.append(_label_points(quad))
             box = _region(quad, width, height)
             planes = _sample([line.alpha] + ([line.fill] if line.fill is not None else []),
                              _inv(lm), box)[0]
@@ -803,8 +914,7 @@ def render_scene(seed, index, width=REF_W, height=REF_H, split="test", debug=Fal
                 continue
             prefer = colour
             _draw_line(rng, img, l, colour, st)
-            labels.append({"transcription": l["line"].text,
-                           "points": [[round(x, 1), round(y, 1)] for x, y in l["quad"]]})
+            labels.append({"transcription": l["line"].text, "points": _label_points(l["quad"])})
             ink.append({"box": l["box"], "alpha": l["alpha"], "colour": tuple(int(c) for c in colour),
                         "stats": st, "fill": l["fill"]})
 

@@ -176,6 +176,125 @@ def test_quads_hold_their_ink_and_are_tight_on_every_side(debug_scenes):
     assert checked >= 3 * N_DEBUG
 
 
+# ------------------------------------------------------------------ line-level spacing
+N_SPACING = 200  # scenes whose labels the spacing checks measure
+
+
+@pytest.fixture(scope="module")
+def spacing_labels():
+    return [(s.layout, s.labels) for s in (scenes.render_scene(SEED + 1, i) for i in range(N_SPACING))]
+
+
+def _frame(q):
+    u = (q[1] - q[0]) + (q[2] - q[3])
+    u = u / np.linalg.norm(u)
+    height = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
+    return u, np.array([-u[1], u[0]]), height
+
+
+def _relations(qa, qb):
+    """How two label quads sit, measured in the frame of each (u along its baseline, n
+    across it): [("side", gap along u / larger height)] when their n spans overlap by more
+    than 30% of the smaller height and their u spans are apart, [("stacked", gap along n /
+    smaller height)] when their u spans overlap and their n spans are apart, [("apart",
+    distance / smaller height)] for diagonal neighbours (or when no frame separates them)."""
+    qa, qb = np.asarray(qa, float), np.asarray(qb, float)
+    lo, hi = sorted((_frame(qa)[2], _frame(qb)[2]))
+    distance = Polygon(qa).distance(Polygon(qb)) / lo
+    out = []
+    for ref in (qa, qb):
+        u, n, _ = _frame(ref)
+        au, bu, an, bn = qa @ u, qb @ u, qa @ n, qb @ n
+        u_gap = max(bu.min() - au.max(), au.min() - bu.max())
+        n_gap = max(bn.min() - an.max(), an.min() - bn.max())
+        if u_gap >= 0 and -n_gap > 0.3 * lo:
+            out.append(("side", u_gap / hi))
+        elif u_gap < 0 and n_gap >= 0:
+            out.append(("stacked", n_gap / lo))
+        elif u_gap >= 0:
+            out.append(("apart", distance))
+    return out or [("apart", distance)]
+
+
+def _pairs(labelled):
+    """{kind: [(ratio, layout, scene index, text a, text b)]} over every pair of lines."""
+    out = {"side": [], "stacked": [], "apart": []}
+    for k, (layout, labels) in enumerate(labelled):
+        for i in range(len(labels)):
+            for j in range(i + 1, len(labels)):
+                for kind, ratio in _relations(labels[i]["points"], labels[j]["points"]):
+                    out[kind].append((ratio, layout, k, labels[i]["transcription"],
+                                      labels[j]["transcription"]))
+    return out
+
+
+def test_lines_side_by_side_are_two_and_a_half_heights_apart(spacing_labels):
+    """PP-OCRv3's DB detector finds text lines: a receipt's item and its price 16 px apart
+    (text 22 px high) came out as one box.  Two labelled lines on one line of sight are
+    at least 2.5x the larger height apart along it (prices right-aligned in a column)."""
+    side = _pairs(spacing_labels)["side"]
+    assert len(side) >= 100 and {p[1] for p in side} >= {"receipt", "scatter", "shopfront"}
+    assert min(p[0] for p in side) >= scenes.SIDE_GAP == 2.5, min(side)
+    # receipt rows: an item and its price, one label each (pairs seen from both frames)
+    receipt = [p for p in side if p[1] == "receipt"]
+    assert len(receipt) >= 50 and min(p[0] for p in receipt) >= 2.5
+
+
+def test_stacked_and_neighbouring_lines_are_a_third_of_a_height_apart(spacing_labels):
+    """Lines stacked closer than ~0.25x their height merge in DB's map too: at least 0.35x
+    the smaller height between stacked lines, and between any other two (diagonal)."""
+    pairs = _pairs(spacing_labels)
+    stacked, apart = pairs["stacked"], pairs["apart"]
+    assert len(stacked) >= 300 and {p[1] for p in stacked} >= {"sign", "receipt", "labels", "scatter"}
+    assert min(p[0] for p in stacked) >= scenes.STACK_GAP == 0.35, min(stacked)
+    assert len(apart) >= 100 and min(p[0] for p in apart) >= 0.35, min(apart)
+    # the lines of a block are stacked: a sign's or a receipt's rows, 0.35..~1 height apart
+    rows = [p[0] for p in stacked if p[1] in ("sign", "receipt") and p[0] < 1.0]
+    assert len(rows) >= 100
+
+
+def test_spacing_rule_on_hand_made_quads():
+    """_spaced, the generator's check, on the measured failure and its neighbours."""
+    def box(x, y, w, h):
+        return [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]
+    item, h = box(100, 100, 150, 23), 23.0  # "SEEPED Jonquil", 22 px ink + the quad's padding
+    for gap, ok in ((16, False), (2.4 * h, False), (2.5 * h + 0.1, True), (200, True)):
+        price = box(250 + gap, 100, 110, 23)
+        assert scenes._spaced(item, price) == ok == all(r >= 2.5 for _, r in _relations(item, price)), gap
+    # a smaller line beside a taller one: the larger height counts; barely overlapping rows do not
+    assert not scenes._spaced(box(0, 0, 100, 40), box(180, 20, 50, 14))
+    assert scenes._spaced(box(0, 0, 100, 40), box(201, 20, 50, 14))
+    for dy, ok in ((0.2 * h, False), (0.34 * h, False), (0.36 * h, True)):
+        below = box(120, 123 + dy, 90, 23)  # stacked under the item
+        assert scenes._spaced(item, below) == ok, dy
+        diagonal = box(250.5, 123 + dy, 90, 23)  # below and just right of the item
+        assert scenes._spaced(item, diagonal) == ok, dy
+    # rotated copies: the line's own frame, not the image axes
+    import math
+    c, s = math.cos(math.radians(17)), math.sin(math.radians(17))
+    turn = lambda q: [[c * x - s * y, s * x + c * y] for x, y in q]
+    assert not scenes._spaced(turn(item), turn(box(250 + 2.4 * h, 100, 110, 23)))
+    assert scenes._spaced(turn(item), turn(box(250 + 2.6 * h, 100, 110, 23)))
+    assert not scenes._spaced(turn(item), turn(box(120, 123 + 0.3 * h, 90, 23)))
+    assert scenes._spaced(turn(item), turn(box(120, 123 + 0.4 * h, 90, 23)))
+
+
+def test_receipt_blocks_lay_prices_out_in_a_far_column():
+    """The block layout itself keeps LAYOUT_*_GAP (more than the rule: room for the
+    perspective warp), whatever pad and gap a layout asks for."""
+    class L:
+        def __init__(self, w, h):
+            self.ink_w, self.ink_h, self.w, self.h = w, h, w + 2, h + 2
+    rows = [[L(150, 20), L(90, 21)], [L(60, 19)], [L(220, 22), L(100, 22)]]
+    block = scenes._Block(rows, pad=5, gap=0.1)
+    (a, ax, ay), (b, bx, by), (c, cx, cy), (d, dx, dy), (e, ex, ey) = block.items
+    assert ex + e.ink_w == bx + b.ink_w  # prices right-aligned
+    assert ex - (dx + d.ink_w) - 1 >= scenes.LAYOUT_SIDE_GAP * (22 + 1)
+    assert bx - (ax + a.ink_w) - 1 > ex - (dx + d.ink_w) - 1
+    assert cy - (by + b.ink_h) - 1 >= scenes.LAYOUT_STACK_GAP * (19 + 1)
+    assert dy - (cy + c.ink_h) - 1 >= scenes.LAYOUT_STACK_GAP * (19 + 1)
+
+
 def test_text_contrasts_with_what_is_under_it(debug_scenes):
     for k, scene in enumerate(debug_scenes):
         for entry, ink in zip(scene.labels, scene.ink):
