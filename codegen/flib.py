@@ -15,6 +15,10 @@ as the int8 library (qnn.py):
   every side), a multiple of 4 output channels and an output of more than one
   row (SVTR's 3x3 convolutions on the recognizer's 1-row map keep TVM's
   schedule, which drops their dead taps) -> ``codegen_f32_conv``;
+* a 1x1 convolution (same conditions) whose result has two or more users: FuseOps
+  gives it no epilogue, so schedule rule 3e, which computes a 1x1 convolution under
+  its consumer, cannot take it (the DB detector's FPN inputs feed an attention and a
+  resize: 2.3 instructions/MAC in TVM's loops) -> ``codegen_f32_conv`` with k = 1;
 * ``relax.nn.conv2d_transpose`` of float32 with constant weights, kernel 2x2,
   stride 2, no padding, groups 1 -> ``codegen_f32_deconv2x2``.
 
@@ -85,12 +89,28 @@ def _ints(attr):
     return [int(v) for v in attr]
 
 
+def _users(func):
+    """{call expression: how many bindings (and the result) use its variable}."""
+    from tvm import relax
+    var_of, uses = {}, {}
+    for block in func.body.blocks:
+        for binding in block.bindings:
+            if isinstance(binding, relax.VarBinding):
+                var_of[binding.value] = binding.var
+                for v in relax.analysis.free_vars(binding.value):
+                    uses[v] = uses.get(v, 0) + 1
+    for v in relax.analysis.free_vars(func.body.body):
+        uses[v] = uses.get(v, 0) + 1
+    return {call: uses.get(var, 0) for call, var in var_of.items()}
+
+
 def fold(func):
     """The Relax function with the convolutions above as library calls."""
     import tvm
     from tvm import relax
     from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
     from .qnn import _params, _value
+    users = _users(func)
 
     x, w = wildcard(), is_const()
     conv = is_op("relax.nn.conv2d")(x, w)
@@ -103,7 +123,9 @@ def fold(func):
             return expr
         cout, cin, kh, kw = weight.shape
         k = kh
-        if (kh != kw or k % 2 == 0 or not 3 <= k <= MAX_KERNEL or int(attrs.groups) != 1
+        if k == 1 and users.get(expr, 0) < 2:
+            return expr  # fused with its epilogue: schedule rule 3e's micro-kernel
+        if (kh != kw or k % 2 == 0 or not 1 <= k <= MAX_KERNEL or int(attrs.groups) != 1
                 or _ints(attrs.strides) != [1, 1] or _ints(attrs.dilation) != [1, 1]
                 or _ints(attrs.padding) != [k // 2] * 4 or cout % 4 or shape[2] < 2
                 or str(attrs.data_layout) != "NCHW" or str(attrs.kernel_layout) != "OIHW"):

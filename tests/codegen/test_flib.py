@@ -22,7 +22,7 @@ def _ort(model, x):
     return session.run(None, {"x": x})[0]
 
 
-def _conv_model(cin, cout, k, h, w, stride=1, pad=None, deconv_out=None):
+def _conv_model(cin, cout, k, h, w, stride=1, pad=None, deconv_out=None, two_users=False):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(cin * 100 + k)
@@ -40,7 +40,10 @@ def _conv_model(cin, cout, k, h, w, stride=1, pad=None, deconv_out=None):
         last, out = "y", [1, deconv_out, 2 * oh, 2 * ow]
     else:
         out = [1, cout, oh, ow]
-    nodes.append(helper.make_node("Relu", [last], ["out"]))
+    if two_users:  # the convolution's result read twice: no epilogue fused
+        nodes += [helper.make_node("Relu", [last], ["r"]), helper.make_node("Add", ["r", last], ["out"])]
+    else:
+        nodes.append(helper.make_node("Relu", [last], ["out"]))
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, h, w])],
                               [helper.make_tensor_value_info("out", TensorProto.FLOAT, out)], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -93,13 +96,16 @@ def _compile(model, tmp_path, shape, backend="llvm-mve"):
     (3, 6, 3, 8, 8, 1, 1, False),      # 6 output channels
     (3, 8, 3, 8, 8, 1, 0, False),      # "valid" padding
     (3, 8, 3, 8, 8, 1, 1, True),
+    (8, 8, 1, 8, 8, 1, 0, False),      # 1x1 with its epilogue: rule 3e's micro-kernel
+    (8, 8, 1, 8, 8, 1, 0, "two users"),  # 1x1 read twice: no epilogue
 ])
 def test_which_convolutions_are_taken(tmp_path, case):
     cin, cout, k, h, w, stride, pad, taken = case
-    _, report = _compile(_conv_model(cin, cout, k, h, w, stride, pad), tmp_path, [1, cin, h, w])
+    model = _conv_model(cin, cout, k, h, w, stride, pad, two_users=taken == "two users")
+    _, report = _compile(model, tmp_path, [1, cin, h, w])
     kernels = [e["kernel"] for e in report["kernels"]]
-    assert (flib.CONV in kernels) == taken, kernels
-    _, report = _compile(_conv_model(cin, cout, k, h, w, stride, pad), tmp_path, [1, cin, h, w], backend="c")
+    assert (flib.CONV in kernels) == bool(taken), kernels
+    _, report = _compile(model, tmp_path, [1, cin, h, w], backend="c")
     assert flib.CONV not in [e["kernel"] for e in report["kernels"]]  # portable C: TVM's loops
 
 
@@ -109,10 +115,13 @@ def test_which_convolutions_are_taken(tmp_path, case):
     (24, 12, 5, 9, 17, None),   # 5x5: two border columns a side
     (12, 8, 3, 6, 10, 6),       # 3x3 then a 2x2 up-sampling to 6 channels
     (8, 24, 3, 5, 300, 1),      # up-sampling to 1 channel, rows longer than a chunk (2 x 300 > 256)
+    (20, 12, 1, 6, 30, "two users"),  # a 1x1 read twice
 ])
 def test_kernels_match_onnxruntime_on_qemu(tmp_path, case):
     cin, cout, k, h, w, up = case
-    model = _conv_model(cin, cout, k, h, w, deconv_out=up)
+    two = up == "two users"
+    up = None if two else up
+    model = _conv_model(cin, cout, k, h, w, deconv_out=up, two_users=two)
     files, report = _compile(model, tmp_path, [1, cin, h, w])
     kernels = [e["kernel"] for e in report["kernels"]]
     assert flib.CONV in kernels and (flib.DECONV in kernels) == bool(up), kernels
