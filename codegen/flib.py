@@ -19,6 +19,11 @@ as the int8 library (qnn.py):
   gives it no epilogue, so schedule rule 3e, which computes a 1x1 convolution under
   its consumer, cannot take it (the DB detector's FPN inputs feed an attention and a
   resize: 2.3 instructions/MAC in TVM's loops) -> ``codegen_f32_conv`` with k = 1;
+* a convolution of float32 with constant weights, groups 1, dilation 1, a short
+  reduction (input channels x kernel <= 64: a stem) and a stride other than 1,
+  a multiple of 4 output channels and more than one output row ->
+  ``codegen_f32_conv_im2col`` (the detector's stem, 3x3 stride 2 on 3 channels:
+  5.3 instructions/MAC in TVM's loops);
 * ``relax.nn.conv2d_transpose`` of float32 with constant weights, kernel 2x2,
   stride 2, no padding, groups 1 -> ``codegen_f32_deconv2x2``.
 
@@ -29,11 +34,13 @@ import numpy as np
 
 CONV = "codegen_f32_conv"
 DECONV = "codegen_f32_deconv2x2"
+IM2COL = "codegen_f32_conv_im2col"
 SOURCES = ("f32_kernels.c", "conv_mve.S", "pointwise.c", "pointwise_mve.S")
-LIBRARY = {CONV: SOURCES, DECONV: SOURCES}
+LIBRARY = {CONV: SOURCES, DECONV: SOURCES, IM2COL: SOURCES}
 # f32_kernels.c's #defines (a test checks them)
-MAX_KERNEL, DECONV_CHUNK = 7, 256
-STACK_BYTES = {CONV: 2 * MAX_KERNEL * MAX_KERNEL * 4 + 16, DECONV: 4 * DECONV_CHUNK * 4}
+MAX_KERNEL, DECONV_CHUNK, IM2COL_TILE = 7, 256, 1024
+IM2COL_MAX_REDUCTION = 64
+STACK_BYTES = {CONV: 2 * MAX_KERNEL * MAX_KERNEL * 4 + 16, DECONV: 4 * DECONV_CHUNK * 4, IM2COL: IM2COL_TILE * 4}
 
 
 def pack_conv(weight):
@@ -41,6 +48,12 @@ def pack_conv(weight):
     cout, cin, kh, kw = weight.shape
     return np.ascontiguousarray(weight.reshape(cout // 4, 4, cin, kh, kw).transpose(0, 3, 4, 2, 1),
                                 np.float32)
+
+
+def pack_im2col(weight):
+    """[cout, cin, kh, kw] -> [cout / 4, cin kh kw, 4] (the pointwise micro-kernel's layout)."""
+    cout = weight.shape[0]
+    return np.ascontiguousarray(weight.reshape(cout // 4, 4, -1).transpose(0, 2, 1), np.float32)
 
 
 def pack_deconv(weight):
@@ -65,6 +78,20 @@ def conv_reference(x, weight):
     return out[None].astype(np.float32)
 
 
+def conv_reference_strided(x, weight, strides, pads):
+    """numpy: codegen_f32_conv_im2col (pads = top, left, bottom, right)."""
+    cout, cin, kh, kw = weight.shape
+    xp = np.pad(x[0].astype(np.float64), ((0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh = (xp.shape[1] - kh) // strides[0] + 1
+    ow = (xp.shape[2] - kw) // strides[1] + 1
+    out = np.zeros((cout, oh, ow))
+    for ky in range(kh):
+        for kx in range(kw):
+            win = xp[:, ky:ky + strides[0] * (oh - 1) + 1:strides[0], kx:kx + strides[1] * (ow - 1) + 1:strides[1]]
+            out += np.einsum("oc,chw->ohw", weight[:, :, ky, kx], win)
+    return out[None].astype(np.float32)
+
+
 def deconv_reference(x, weight):
     """numpy: codegen_f32_deconv2x2 (weight IOHW [cin, cout, 2, 2])."""
     _, cin, h, w = x.shape
@@ -81,6 +108,10 @@ def library_info(symbol, params):
     if symbol == CONV:
         cin, h, w, cout, k = params
         return cin * h * w * cout * k * k, "f32_conv"
+    if symbol == IM2COL:
+        cin, _, _, cout, kh, kw = params[:6]
+        oh, ow = params[-2:]
+        return cin * kh * kw * cout * oh * ow, "f32_conv_im2col"
     cin, h, w, cout = params
     return cin * h * w * cout * 4, "f32_deconv2x2"
 
@@ -123,6 +154,19 @@ def fold(func):
             return expr
         cout, cin, kh, kw = weight.shape
         k = kh
+        pads = _ints(attrs.padding)
+        strides = _ints(attrs.strides)
+        if (strides != [1, 1] and cin * kh * kw <= IM2COL_MAX_REDUCTION and cout % 4 == 0
+                and int(attrs.groups) == 1 and _ints(attrs.dilation) == [1, 1]
+                and str(attrs.data_layout) == "NCHW" and str(attrs.kernel_layout) == "OIHW"):
+            _, _, h, wd = shape
+            oh = (h + pads[0] + pads[2] - kh) // strides[0] + 1
+            ow = (wd + pads[1] + pads[3] - kw) // strides[1] + 1
+            if oh >= 2:
+                args = [data, relax.const(pack_im2col(weight), "float32")] + _params(
+                    [cin, h, wd, cout, kh, kw, strides[0], strides[1], pads[0], pads[1], oh, ow])
+                return relax.call_dps_packed(relax.ExternFunc(IM2COL), relax.Tuple(args),
+                                             relax.TensorType([1, cout, oh, ow], "float32"))
         if k == 1 and users.get(expr, 0) < 2:
             return expr  # fused with its epilogue: schedule rule 3e's micro-kernel
         if (kh != kw or k % 2 == 0 or not 1 <= k <= MAX_KERNEL or int(attrs.groups) != 1

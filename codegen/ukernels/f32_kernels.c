@@ -7,6 +7,9 @@
  *                         (k / 2 on every side), NCHW, batch 1
  *   codegen_f32_deconv2x2 a 2x2 transposed convolution of stride 2 (DB's
  *                         up-sampling head), NCHW, batch 1
+ *   codegen_f32_conv_im2col any convolution with a short reduction (a stem:
+ *                         3 input channels, 3x3, stride 2): im2col tiles on
+ *                         the stack through the pointwise micro-kernel
  *
  * Both take the weights packed by codegen/flib.py in groups of 4 output
  * channels, so each step's 4 weights are one vldrw; bias and activation stay
@@ -24,10 +27,12 @@ conv_block_fn conv_f32x4_block1, conv_f32x4_block2, conv_f32x4_block3, conv_f32x
 int32_t codegen_pointwise_f32x4(float *acc, const float *in, const float *w, int32_t k, int32_t n,
                                 int32_t in_stride, int32_t acc_stride);
 
-/* codegen/flib.py's limits (a test checks them): the largest kernel side and
-   the pixels per up-sampling chunk (4 x that many partial sums on the stack). */
+/* codegen/flib.py's limits (a test checks them): the largest kernel side, the
+   pixels per up-sampling chunk (4 x that many partial sums on the stack) and
+   the floats of the im2col tile (the reduction x a run of output pixels). */
 #define CONV_MAX_KERNEL 7
 #define DECONV_CHUNK 256
+#define IM2COL_TILE 1024
 
 /* One output pixel of a 4-channel group next to the border, where some taps
    read padding: plain loops (2 * (k / 2) columns of every row). */
@@ -134,6 +139,43 @@ int32_t codegen_f32_deconv2x2(const float *restrict x, const float *restrict w, 
             }
           }
         }
+      }
+    }
+  }
+  return 0;
+}
+
+/* y[oc][oy][ox] = sum_{c, ky, kx} x[c][oy sh + ky - pt][ox sw + kx - pl] * W[oc][c][ky][kx]
+   (zero outside the image), w packed as [cout / 4][cin kh kw][4]: a tile of the
+   reduction (cin kh kw rows, at most IM2COL_TILE floats) for a run of output pixels,
+   then the pointwise micro-kernel writes 4 output channels of the run at a time. */
+int32_t codegen_f32_conv_im2col(const float *restrict x, const float *restrict w, float *restrict y,
+                                int32_t cin, int32_t h, int32_t wd, int32_t cout, int32_t kh, int32_t kw,
+                                int32_t sh, int32_t sw, int32_t pt, int32_t pl, int32_t oh, int32_t ow) {
+  float tile[IM2COL_TILE];
+  const int32_t k = cin * kh * kw, plane = oh * ow;
+  if (k > IM2COL_TILE || cout % 4 != 0) {
+    return -1;
+  }
+  const int32_t run = IM2COL_TILE / k < ow ? IM2COL_TILE / k : ow;
+  for (int32_t oy = 0; oy < oh; oy++) {
+    for (int32_t ox0 = 0; ox0 < ow; ox0 += run) {
+      const int32_t n = ow - ox0 < run ? ow - ox0 : run;
+      float *row = tile;
+      for (int32_t c = 0; c < cin; c++) {
+        for (int32_t ky = 0; ky < kh; ky++) {
+          const int32_t iy = oy * sh + ky - pt;
+          const float *src = x + (c * h + iy) * wd;
+          for (int32_t kx = 0; kx < kw; kx++, row += n) {
+            for (int32_t p = 0; p < n; p++) {
+              const int32_t ix = (ox0 + p) * sw + kx - pl;
+              row[p] = (iy >= 0 && iy < h && ix >= 0 && ix < wd) ? src[ix] : 0.0f;
+            }
+          }
+        }
+      }
+      for (int32_t g = 0; g < cout / 4; g++) {
+        codegen_pointwise_f32x4(y + g * 4 * plane + oy * ow + ox0, tile, w + g * k * 4, k, n, n, plane);
       }
     }
   }

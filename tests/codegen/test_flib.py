@@ -77,9 +77,10 @@ def test_packed_layouts():
 def test_kernel_limits_match_the_c_defines():
     with open(os.path.join(microkernels.SOURCE_DIR, "f32_kernels.c"), encoding="utf-8") as f:
         text = f.read()
-    defines = dict(re.findall(r"#define (CONV_MAX_KERNEL|DECONV_CHUNK) (\d+)", text))
+    defines = dict(re.findall(r"#define (CONV_MAX_KERNEL|DECONV_CHUNK|IM2COL_TILE) (\d+)", text))
     assert int(defines["CONV_MAX_KERNEL"]) == flib.MAX_KERNEL
     assert int(defines["DECONV_CHUNK"]) == flib.DECONV_CHUNK
+    assert int(defines["IM2COL_TILE"]) == flib.IM2COL_TILE
 
 
 def _compile(model, tmp_path, shape, backend="llvm-mve"):
@@ -92,7 +93,8 @@ def _compile(model, tmp_path, shape, backend="llvm-mve"):
 @pytest.mark.parametrize("case", [
     # (cin, cout, k, h, w, stride, pad, taken)
     (3, 8, 3, 1, 20, 1, 1, False),     # one output row: TVM's schedule (dead taps)
-    (3, 8, 3, 8, 8, 2, 1, False),      # stride 2
+    (3, 8, 3, 8, 8, 2, 1, "im2col"),   # a stem: stride 2, a short reduction
+    (16, 8, 3, 8, 8, 2, 1, False),     # stride 2, 144 > 64 reduction rows
     (3, 6, 3, 8, 8, 1, 1, False),      # 6 output channels
     (3, 8, 3, 8, 8, 1, 0, False),      # "valid" padding
     (3, 8, 3, 8, 8, 1, 1, True),
@@ -104,9 +106,10 @@ def test_which_convolutions_are_taken(tmp_path, case):
     model = _conv_model(cin, cout, k, h, w, stride, pad, two_users=taken == "two users")
     _, report = _compile(model, tmp_path, [1, cin, h, w])
     kernels = [e["kernel"] for e in report["kernels"]]
-    assert (flib.CONV in kernels) == bool(taken), kernels
+    assert (flib.CONV in kernels) == (taken in (True, "two users")), kernels
+    assert (flib.IM2COL in kernels) == (taken == "im2col"), kernels
     _, report = _compile(model, tmp_path, [1, cin, h, w], backend="c")
-    assert flib.CONV not in [e["kernel"] for e in report["kernels"]]  # portable C: TVM's loops
+    assert not [e for e in report["kernels"] if e["kernel"].startswith("codegen_f32")]  # C: TVM's loops
 
 
 @pytest.mark.parametrize("case", [
@@ -130,6 +133,33 @@ def test_kernels_match_onnxruntime_on_qemu(tmp_path, case):
     rng = np.random.default_rng(5)
     xs = rng.standard_normal((2, 1, cin, h, w)).astype(np.float32)
     refs = np.stack([_ort(model, x) for x in xs])
+    work = tmp_path / "work"
+    work.mkdir()
+    elf = device.build_elf(str(gen), xs, refs, str(work), ROOT)
+    for row in device.run_qemu(elf, len(xs), timeout=600):
+        assert row["rc"] == 0 and row["max_abs_diff"] <= 2e-5, row
+
+
+@pytest.mark.parametrize("case", [
+    # (cin, cout, k, h, w, stride, pad)
+    (3, 8, 3, 17, 23, 2, 1),    # the stem: 3x3 stride 2 on 3 channels, odd sizes
+    (2, 4, 5, 9, 61, 2, 2),     # 50 reduction rows: runs of 20 pixels, a rest
+    (3, 12, 3, 8, 9, 2, 0),     # no padding
+])
+def test_im2col_kernel_matches_onnxruntime_on_qemu(tmp_path, case):
+    cin, cout, k, h, w, stride, pad = case
+    model = _conv_model(cin, cout, k, h, w, stride, pad)
+    files, report = _compile(model, tmp_path, [1, cin, h, w])
+    assert flib.IM2COL in [e["kernel"] for e in report["kernels"]]
+    gen = tmp_path / "gen"
+    compiler.write_outputs(str(gen), files)
+    rng = np.random.default_rng(6)
+    xs = rng.standard_normal((2, 1, cin, h, w)).astype(np.float32)
+    refs = np.stack([_ort(model, x) for x in xs])
+    import onnx
+    weight = onnx.numpy_helper.to_array(model.graph.initializer[0])
+    np.testing.assert_allclose(np.maximum(flib.conv_reference_strided(xs[0], weight, (stride, stride), [pad] * 4), 0),
+                               refs[0], atol=1e-5)
     work = tmp_path / "work"
     work.mkdir()
     elf = device.build_elf(str(gen), xs, refs, str(work), ROOT)
