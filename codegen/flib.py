@@ -135,12 +135,25 @@ def _users(func):
     return {call: uses.get(var, 0) for call, var in var_of.items()}
 
 
+def _float_batch1(data, weight_const, attrs, kernel_layout):
+    """(weight array, data shape) of a float32 NCHW batch-1 convolution of groups 1
+    and dilation 1 with the given kernel layout, else (None, None)."""
+    from .qnn import _value
+    weight = _value(weight_const)
+    shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
+    if (weight.dtype != np.float32 or str(data.ty.dtype) != "float32" or len(shape) != 4 or shape[0] != 1
+            or int(attrs.groups) != 1 or _ints(attrs.dilation) != [1, 1] or str(attrs.data_layout) != "NCHW"
+            or str(attrs.kernel_layout) != kernel_layout):
+        return None, None
+    return weight, shape
+
+
 def fold(func):
     """The Relax function with the convolutions above as library calls."""
     import tvm
     from tvm import relax
     from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
-    from .qnn import _params, _value
+    from .qnn import _params
     users = _users(func)
 
     x, w = wildcard(), is_const()
@@ -148,17 +161,14 @@ def fold(func):
 
     def on_conv(expr, m):
         attrs, data = m[conv].attrs, m[x]
-        weight = _value(m[w])
-        shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
-        if weight.dtype != np.float32 or str(data.ty.dtype) != "float32" or len(shape) != 4 or shape[0] != 1:
+        weight, shape = _float_batch1(data, m[w], attrs, "OIHW")
+        if weight is None:
             return expr
         cout, cin, kh, kw = weight.shape
         k = kh
         pads = _ints(attrs.padding)
         strides = _ints(attrs.strides)
-        if (strides != [1, 1] and cin * kh * kw <= IM2COL_MAX_REDUCTION and cout % 4 == 0
-                and int(attrs.groups) == 1 and _ints(attrs.dilation) == [1, 1]
-                and str(attrs.data_layout) == "NCHW" and str(attrs.kernel_layout) == "OIHW"):
+        if strides != [1, 1] and cin * kh * kw <= IM2COL_MAX_REDUCTION and cout % 4 == 0:
             _, _, h, wd = shape
             oh = (h + pads[0] + pads[2] - kh) // strides[0] + 1
             ow = (wd + pads[1] + pads[3] - kw) // strides[1] + 1
@@ -169,10 +179,8 @@ def fold(func):
                                              relax.TensorType([1, cout, oh, ow], "float32"))
         if k == 1 and users.get(expr, 0) < 2:
             return expr  # fused with its epilogue: schedule rule 3e's micro-kernel
-        if (kh != kw or k % 2 == 0 or not 1 <= k <= MAX_KERNEL or int(attrs.groups) != 1
-                or _ints(attrs.strides) != [1, 1] or _ints(attrs.dilation) != [1, 1]
-                or _ints(attrs.padding) != [k // 2] * 4 or cout % 4 or shape[2] < 2
-                or str(attrs.data_layout) != "NCHW" or str(attrs.kernel_layout) != "OIHW"):
+        if (kh != kw or k % 2 == 0 or not 1 <= k <= MAX_KERNEL or strides != [1, 1]
+                or pads != [k // 2] * 4 or cout % 4 or shape[2] < 2):
             return expr
         _, _, h, wd = shape
         args = [data, relax.const(pack_conv(weight), "float32")] + _params([cin, h, wd, cout, k])
@@ -185,15 +193,12 @@ def fold(func):
 
     def on_deconv(expr, m):
         attrs, data = m[deconv].attrs, m[x2]
-        weight = _value(m[w2])
-        shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
-        if weight.dtype != np.float32 or str(data.ty.dtype) != "float32" or len(shape) != 4 or shape[0] != 1:
+        weight, shape = _float_batch1(data, m[w2], attrs, "IOHW")
+        if weight is None:
             return expr
         cin, cout, kh, kw = weight.shape
-        if ((kh, kw) != (2, 2) or int(attrs.groups) != 1 or _ints(attrs.strides) != [2, 2]
-                or _ints(attrs.padding) != [0] * 4 or _ints(attrs.output_padding) != [0, 0]
-                or _ints(attrs.dilation) != [1, 1] or str(attrs.data_layout) != "NCHW"
-                or str(attrs.kernel_layout) != "IOHW" or cin != shape[1]):
+        if ((kh, kw) != (2, 2) or _ints(attrs.strides) != [2, 2] or _ints(attrs.padding) != [0] * 4
+                or _ints(attrs.output_padding) != [0, 0] or cin != shape[1]):
             return expr
         _, _, h, wd = shape
         args = [data, relax.const(pack_deconv(weight), "float32")] + _params([cin, h, wd, cout])

@@ -26,64 +26,7 @@
         .thumb
         .text
 
-/* store pixel p's 4 sums (q<p>) to acc + 4p + {0, 1, 2, 3} x stride (r11):
- * q7 holds the 4 addresses of the previous pixel and steps by 4 bytes with
- * each store (scatter with writeback) */
-        .macro SCATTER n
-        movs    r4, #0
-        vidup.u32 q7, r4, #1
-        vmul.i32 q7, q7, r11
-        subs    r4, r0, #4
-        vadd.i32 q7, q7, r4
-        .irp    p, 0, 1, 2, 3, 4, 5, 6
-        .if     \p < \n
-        vstrw.32 q\p, [q7, #4]!
-        .endif
-        .endr
-        .endm
-
-        .macro ZERO n
-        .irp    p, 0, 1, 2, 3, 4, 5, 6
-        .if     \p < \n
-        vmov.i32 q\p, #0
-        .endif
-        .endr
-        .endm
-
-/* pixel p (q<p>) += weights (q7) x its input value (register r) */
-        .macro VFMA_IF n, p, r
-        .if     \p < \n
-        vfma.f32 q\p, q7, \r
-        .endif
-        .endm
-
-/* one step of the reduction: the next input channel's 4 weights and n pixels */
-        .macro STEP n
-        vldrw.u32 q7, [r2], #16
-        .if \n == 1
-        ldr     r4, [r1]
-        .elseif \n == 2
-        ldrd    r4, r5, [r1]
-        .elseif \n == 3
-        ldm     r1, {r4-r6}
-        .elseif \n == 4
-        ldm     r1, {r4-r7}
-        .elseif \n == 5
-        ldm     r1, {r4-r8}
-        .elseif \n == 6
-        ldm     r1, {r4-r9}
-        .else
-        ldm     r1, {r4-r10}
-        .endif
-        add     r1, r12
-        VFMA_IF \n, 0, r4
-        VFMA_IF \n, 1, r5
-        VFMA_IF \n, 2, r6
-        VFMA_IF \n, 3, r7
-        VFMA_IF \n, 4, r8
-        VFMA_IF \n, 5, r9
-        VFMA_IF \n, 6, r10
-        .endm
+#include "f32x4_block.h"
 
         .macro POINTWISE_BLOCK n
         .global pointwise_f32x4_block\n

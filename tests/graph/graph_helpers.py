@@ -67,15 +67,20 @@ def tree(tmp_path):
 V3 = ("model=ppocrv3_en",)  # the project's own recognizer, from the committed checkpoint
 
 
+def built_copy(tmp_path_factory, name, *deploy_args):
+    """A copy in which `deploy <deploy_args>` has run once (the expensive part)."""
+    dest = tmp_path_factory.mktemp(name) / "repo"
+    _copy_sources(str(dest))
+    built = Tree(str(dest))
+    built.scons("deploy", *deploy_args)
+    return built
+
+
 @pytest.fixture(scope="module")
 def built_tree(tmp_path_factory):
     """One copy per test module in which `deploy` of the project's recognizer has run once
     (export, codegen, firmware, simulator): the expensive part, shared."""
-    dest = tmp_path_factory.mktemp("built") / "repo"
-    _copy_sources(str(dest))
-    built = Tree(str(dest))
-    built.scons("deploy", *V3)
-    return built
+    return built_copy(tmp_path_factory, "built", *V3)
 
 
 def actions(output):

@@ -7,18 +7,14 @@ import os
 import numpy as np
 import pytest
 
-from graph_helpers import _copy_sources, Tree, actions
+from graph_helpers import actions, built_copy
 
 OCR = ("pipeline=ocr",)
 
 
 @pytest.fixture(scope="module")
 def scene_tree(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("scene") / "repo"
-    _copy_sources(str(dest))
-    built = Tree(str(dest))
-    built.scons("deploy", *OCR)
-    return built
+    return built_copy(tmp_path_factory, "scene", *OCR)
 
 
 def test_deploy_reads_the_whole_image_and_a_noop_runs_nothing(scene_tree):
