@@ -4,7 +4,8 @@ Every intermediate tensor lives from the kernel call that writes it to the last
 call that reads it (or one of its views). Two tensors may share bytes only if
 their lifetimes do not overlap. The peak over calls of the live bytes is a
 lower bound for any arena; a first-fit placement tried over several orderings
-usually reaches it on chain-like networks, and we keep the smallest.
+usually reaches it on chain-like networks, and we keep the smallest; when none
+does, a placement from both ends of an arena of exactly the bound is tried.
 
 Pure Python, no TVM, so it is unit-tested on its own.
 """
@@ -67,6 +68,33 @@ ORDERINGS = {
 }
 
 
+def _two_ended(intervals, arena):
+    """Place tensors in the order they are written, each at the lowest free
+    offset or, if none fits below, at the highest free offset under ``arena``
+    (ping-pong from both ends: what a chain whose step sizes alternate needs,
+    where first fit from the bottom alone strands a gap). None if some tensor
+    fits nowhere."""
+    placed, offsets = [], {}
+    for iv in sorted(intervals, key=lambda iv: (iv.start, -iv.size, iv.name)):
+        busy = sorted((off, off + other.size) for off, other in placed
+                      if not (other.end < iv.start or iv.end < other.start))
+        gaps, pos = [], 0
+        for lo, hi in busy:
+            if lo > pos:
+                gaps.append((pos, lo))
+            pos = max(pos, align(hi))
+        gaps.append((pos, arena))
+        low = next((a for a, b in gaps if b - a >= iv.size), None)
+        high = next((b - iv.size for a, b in reversed(gaps)
+                     if b - a >= iv.size and (b - iv.size) % ALIGN == 0), None)
+        off = low if low is not None and (high is None or low == 0 or not busy) else high
+        if off is None:
+            return None
+        offsets[iv.name] = off
+        placed.append((off, iv))
+    return offsets
+
+
 def plan(intervals):
     """-> (arena bytes, {name: offset}, ordering used). Deterministic."""
     best = None
@@ -76,6 +104,11 @@ def plan(intervals):
             best = (total, offsets, key)
     if best is None:
         return 0, {}, "none"
+    bound = lower_bound(intervals)
+    if best[0] > bound:  # first fit left a gap: try both ends at the bound
+        offsets = _two_ended(intervals, bound)
+        if offsets is not None:
+            return bound, offsets, "two-ended"
     return best
 
 

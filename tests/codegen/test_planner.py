@@ -57,3 +57,17 @@ def test_check_detects_overlap():
 def test_plan_is_deterministic():
     ivs = [Interval("t%d" % i, 16 * (i % 5 + 1), i % 7, i % 7 + 2) for i in range(20)]
     assert planner.plan(ivs) == planner.plan(list(reversed(ivs)))
+
+
+def test_two_ended_placement_reaches_the_bound_where_first_fit_strands_a_gap():
+    """A chain whose step sizes alternate (a stem written by a library kernel,
+    then its epilogue, then 5 KB / 7.5 KB / 5.6 KB maps): no first-fit ordering
+    reaches the peak; placing from both ends of an arena of the bound does."""
+    ivs = [Interval("lv", 5120, 0, 1), Interval("t1", 5120, 1, 2), Interval("lv1", 5120, 2, 3),
+           Interval("lv2", 7680, 3, 4), Interval("lv3", 5760, 4, 5), Interval("lv24", 1440, 5, 6),
+           Interval("lv4", 960, 6, 7), Interval("lv5", 960, 7, 8), Interval("lv6", 2960, 8, 9)]
+    assert min(planner._first_fit(sorted(ivs, key=k))[0] for k in planner.ORDERINGS.values()) > 13440
+    arena, offsets, ordering = planner.plan(ivs)
+    assert (arena, ordering) == (13440, "two-ended") and arena == planner.lower_bound(ivs)
+    planner.check(ivs, offsets)
+    assert all(offsets[iv.name] + iv.size <= arena for iv in ivs)
