@@ -148,12 +148,18 @@ def _float_batch1(data, weight_const, attrs, kernel_layout):
     return weight, shape
 
 
+def _call(symbol, data, packed, params, out_shape):
+    """A library call: the input, the packed constant weights, int32 parameters."""
+    from tvm import relax
+    from .qnn import _params
+    args = [data, relax.const(packed, "float32")] + _params(params)
+    return relax.call_dps_packed(relax.ExternFunc(symbol), relax.Tuple(args),
+                                 relax.TensorType(out_shape, "float32"))
+
+
 def fold(func):
     """The Relax function with the convolutions above as library calls."""
-    import tvm
-    from tvm import relax
     from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
-    from .qnn import _params
     users = _users(func)
 
     x, w = wildcard(), is_const()
@@ -173,19 +179,16 @@ def fold(func):
             oh = (h + pads[0] + pads[2] - kh) // strides[0] + 1
             ow = (wd + pads[1] + pads[3] - kw) // strides[1] + 1
             if oh >= 2:
-                args = [data, relax.const(pack_im2col(weight), "float32")] + _params(
-                    [cin, h, wd, cout, kh, kw, strides[0], strides[1], pads[0], pads[1], oh, ow])
-                return relax.call_dps_packed(relax.ExternFunc(IM2COL), relax.Tuple(args),
-                                             relax.TensorType([1, cout, oh, ow], "float32"))
+                return _call(IM2COL, data, pack_im2col(weight),
+                             [cin, h, wd, cout, kh, kw, strides[0], strides[1], pads[0], pads[1], oh, ow],
+                             [1, cout, oh, ow])
         if k == 1 and users.get(expr, 0) < 2:
             return expr  # fused with its epilogue: schedule rule 3e's micro-kernel
         if (kh != kw or k % 2 == 0 or not 1 <= k <= MAX_KERNEL or strides != [1, 1]
                 or pads != [k // 2] * 4 or cout % 4 or shape[2] < 2):
             return expr
         _, _, h, wd = shape
-        args = [data, relax.const(pack_conv(weight), "float32")] + _params([cin, h, wd, cout, k])
-        return relax.call_dps_packed(relax.ExternFunc(CONV), relax.Tuple(args),
-                                     relax.TensorType([1, cout, h, wd], "float32"))
+        return _call(CONV, data, pack_conv(weight), [cin, h, wd, cout, k], [1, cout, h, wd])
     func = rewrite_call(conv, on_conv, func)
 
     x2, w2 = wildcard(), is_const()
@@ -201,8 +204,5 @@ def fold(func):
                 or _ints(attrs.output_padding) != [0, 0] or cin != shape[1]):
             return expr
         _, _, h, wd = shape
-        args = [data, relax.const(pack_deconv(weight), "float32")] + _params([cin, h, wd, cout])
-        return relax.call_dps_packed(relax.ExternFunc(DECONV), relax.Tuple(args),
-                                     relax.TensorType([1, cout, 2 * h, 2 * wd], "float32"))
-    del tvm
+        return _call(DECONV, data, pack_deconv(weight), [cin, h, wd, cout], [1, cout, 2 * h, 2 * wd])
     return rewrite_call(deconv, on_deconv, func)

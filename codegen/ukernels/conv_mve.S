@@ -58,22 +58,7 @@ conv_f32x4_block\n:
         ldr     r2, [sp, #SAVED_W]
         ldr     r4, [r0], #4
         add     r2, r4
-        /* four steps per loop iteration; the channels' rest (k % 4) first */
-        and     r4, r3, #3
-        wls     lr, r4, 2f
-4:
-        STEP    \n
-        le      lr, 4b
-2:
-        lsrs    r4, r3, #2
-        wls     lr, r4, 3f
-1:
-        STEP    \n
-        STEP    \n
-        STEP    \n
-        STEP    \n
-        le      lr, 1b
-3:
+        REDUCE  \n
         subs    r11, r11, #1
         bne     6b
 5:

@@ -65,4 +65,25 @@
         VFMA_IF \n, 6, r10
         .endm
 
+/* the whole reduction over r3 input channels (r3 kept, r4 and lr scratch):
+ * the rest (r3 % 4) one step at a time, then four steps per low-overhead
+ * loop iteration (the loop end is one instruction in 41, not one in 11) */
+        .macro REDUCE n
+        and     r4, r3, #3
+        wls     lr, r4, 2f
+4:
+        STEP    \n
+        le      lr, 4b
+2:
+        lsrs    r4, r3, #2
+        wls     lr, r4, 3f
+1:
+        STEP    \n
+        STEP    \n
+        STEP    \n
+        STEP    \n
+        le      lr, 1b
+3:
+        .endm
+
 #endif

@@ -38,23 +38,7 @@ pointwise_f32x4_block\n:
         ldr     r12, [sp, #100]         /* in_stride_bytes (9 + 16 words pushed) */
         ldr     r11, [sp, #104]         /* acc_stride_bytes */
         ZERO    \n
-        /* four steps per loop iteration (the loop end is one instruction in
-           41 instead of one in 11); the depth's rest (k % 4) goes first */
-        and     r4, r3, #3
-        wls     lr, r4, 2f
-4:
-        STEP    \n
-        le      lr, 4b
-2:
-        lsrs    r3, r3, #2
-        wls     lr, r3, 3f
-1:
-        STEP    \n
-        STEP    \n
-        STEP    \n
-        STEP    \n
-        le      lr, 1b
-3:
+        REDUCE  \n
         SCATTER \n
         vpop    {d8-d15}
         pop     {r4-r11, pc}

@@ -135,7 +135,6 @@ int main(void) {
     return STATUS_BAD_DATA;
   }
   const int several = images->count > 1;
-  uint64_t all = 0;
   for (unsigned i = 0; i < images->count; i++) {
     const scene_image image = scene_image_at(images, i);
     unsigned fit_w, fit_h;
@@ -188,9 +187,7 @@ int main(void) {
     print_u64(", post-processing ", counter_ticks_to_instructions(t2 - t1));
     print_u64(", recognition ", counter_ticks_to_instructions(t3 - t2));
     printf(" (%d lines)\n", count);
-    all += t3 - t0;
     platform_print_instructions(counter_ticks_to_instructions(t3 - t0));
   }
-  (void)all;
   return 0;
 }
