@@ -9,7 +9,10 @@ Produces the inference-model-directory contract of docs/architecture.md:
 
 Before anything is written to DIR the exported program is run through
 ``paddle.inference`` on a few inputs and compared with the dynamic-graph
-network (max abs diff <= 1e-5).  The reference is computed *before*
+network: the same class at every output step (what the CTC decoder reads)
+and max abs diff <= 1e-4 on the probabilities.  (The two runs take different
+oneDNN kernel paths: 2e-7..8e-7 on one x86 machine, 1.9e-5 on a rendered word
+on an AMD EPYC one; 1e-4 still catches a wrong op or weight.)  The reference is computed *before*
 ``paddle.jit.to_static`` touches the layer (converting it in place changes
 what calling it does).  Everything is assembled in a temporary folder and
 renamed into place (model.files), so a failure leaves no directory that looks
@@ -25,7 +28,7 @@ import numpy as np
 from .errors import ModelError, run_main
 from .files import sha256, staged
 
-TOLERANCE = 1e-5
+TOLERANCE = 1e-4
 
 
 def parse_shape(text):
@@ -80,6 +83,8 @@ def verify(model_dir, inputs, references, tolerance=TOLERANCE):
         if out.shape != ref.shape:
             raise ModelError("exported model outputs %s, dynamic model %s" % (out.shape, ref.shape))
         worst = max(worst, float(np.abs(out - ref).max()))
+        if not np.array_equal(out.argmax(-1), ref.argmax(-1)):
+            raise ModelError("exported model reads another class than the dynamic model at some step")
     if worst > tolerance:
         raise ModelError("exported model differs from the dynamic model by %.3g (> %g)"
                          % (worst, tolerance))
@@ -119,12 +124,12 @@ def export_checkpoint(config, checkpoint_path, out_dir, shape=None, name=None):
                         checkpoint_path, config, cfg.hash),
                     name=name or os.path.splitext(os.path.basename(config))[0],
                     config_hash=cfg.hash, checkpoint_sha256=sha256(checkpoint_path),
-                    verify_max_abs_diff=diff, paddle=paddle.__version__, format="pir")
+                    verify_tolerance=TOLERANCE, paddle=paddle.__version__, format="pir")
         if os.path.isfile(states_path):
             from .checkpoint import read_states
             meta["checkpoint_step"] = read_states(states_path).get("step")
         write_meta(tmp, **meta)
-    return meta
+    return dict(meta, diff=diff)  # the measured diff is machine-dependent: printed, not stored
 
 
 def main(argv=None):
@@ -138,7 +143,7 @@ def main(argv=None):
     meta = export_checkpoint(a.config, a.checkpoint, a.out,
                              parse_shape(a.shape) if a.shape else None, a.name)
     print("exported %s: input %s -> output %s, max abs diff vs dynamic %.2g"
-          % (a.out, meta["input_shape"], meta["output_shape"], meta["verify_max_abs_diff"]))
+          % (a.out, meta["input_shape"], meta["output_shape"], meta["diff"]))
     return 0
 
 
