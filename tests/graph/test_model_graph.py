@@ -325,7 +325,7 @@ def test_the_released_model_reads_the_learning_path_image_on_the_device(built_tr
     assert {"IMPORT", "EXPORT", "TVM", "RUN"} <= kinds(out), out
     assert _text_line(out).startswith("text: QBHOUSE, score: 0.98"), out
     record = json.load(open(built_tree.file("build/import/ppocrv3_en_released/import.json")))
-    assert max(c["max_abs_diff"] for c in record["checks"]) <= 1e-5
+    assert max(c["max_abs_diff"] for c in record["checks"]) <= 1e-4  # model.released.TOLERANCE
     rc, out = built_tree.scons("deploy", "model=ppocrv3_en_released")
     assert actions(out) == [], out
 
