@@ -27,7 +27,7 @@ def run_step(prog, out_dir, names, body):
     ``<prog>: error:`` line and exit 2; a signal (also one that arrived after
     body returned) exits 128 + signal with one line and nothing left."""
     import sys
-    from model.errors import Interrupted, interrupted_exit, received
+    from model.errors import Interrupted, interrupted_exit, received, settle
     try:
         result = body()
     except BaseException as err:
@@ -40,7 +40,7 @@ def run_step(prog, out_dir, names, body):
             print("%s: error: %s" % (prog, err), file=sys.stderr)
             return 2, None
         raise
-    if received():  # after the outputs were installed: take them back
+    if settle():  # after the outputs were installed: take them back
         clear_outputs(out_dir, names)
         return interrupted_exit(prog), None
     return 0, result

@@ -59,6 +59,26 @@ def check_not_interrupted():
         raise Interrupted(_RECEIVED[0])
 
 
+def settle():
+    """The step's outputs are complete: ignore SIGINT/SIGTERM/SIGHUP from here
+    on and return the signal that came before, or None.
+
+    Without this a signal during the interpreter's shutdown (TVM and Paddle
+    take a second or two to tear down, and Python restores the default
+    handlers first) kills the process: exit -2 with the whole output in place.
+    A signal from now on leaves the complete output and exit 0; one whose
+    handler was still pending is recorded here (signal.signal runs pending
+    handlers before it changes one)."""
+    for sig in SIGNALS:
+        while True:
+            try:
+                signal.signal(sig, signal.SIG_IGN)
+                break
+            except (Interrupted, KeyboardInterrupt):
+                pass  # recorded by _on_signal; set SIG_IGN again
+    return received()
+
+
 def interrupted_exit(prog):
     """Print the one line for an interrupted step; its exit code."""
     sig = received() or signal.SIGINT
@@ -85,6 +105,6 @@ def run_main(main, prog=None, paddle=True):
             print("error: %s" % exc, file=sys.stderr)
             sys.exit(2)
         raise
-    if received():
+    if settle():
         sys.exit(interrupted_exit(prog))
     return rc
