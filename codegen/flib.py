@@ -25,22 +25,36 @@ as the int8 library (qnn.py):
   ``codegen_f32_conv_im2col`` (the detector's stem, 3x3 stride 2 on 3 channels:
   5.3 instructions/MAC in TVM's loops);
 * ``relax.nn.conv2d_transpose`` of float32 with constant weights, kernel 2x2,
-  stride 2, no padding, groups 1 -> ``codegen_f32_deconv2x2``.
+  stride 2, no padding, groups 1 -> ``codegen_f32_deconv2x2``;
+* a depthwise ``relax.nn.conv2d`` (groups = channels, one input channel per
+  group) of float32 with constant weights, an odd square kernel up to 7,
+  strides of 1 or 2 (vertical up to the kernel), dilation 1, followed by a
+  batch norm of constants, then hard-swish (x * clip(x / 6 + 0.5, 0, 1)), relu
+  or nothing -> ``codegen_f32_depthwise`` (ukernels/f32_depthwise.c over
+  depthwise_mve.S) with the
+  norm folded into its weights and the activation fused: one pass over the map
+  instead of three (``fold_depthwise``; a padded row must fit
+  DEPTHWISE_ROW_FLOATS, else TVM keeps the layer).
 
-Bias, batch norm and activation after them stay TVM kernels (elementwise).
-The weights are packed here in groups of 4 output channels.
+Bias, batch norm and activation after the other kernels stay TVM kernels
+(elementwise). The weights are packed here in groups of 4 output channels.
 """
 import numpy as np
 
 CONV = "codegen_f32_conv"
 DECONV = "codegen_f32_deconv2x2"
 IM2COL = "codegen_f32_conv_im2col"
+DEPTHWISE = "codegen_f32_depthwise"
 SOURCES = ("f32_kernels.c", "conv_mve.S", "pointwise.c", "pointwise_mve.S")
-LIBRARY = {CONV: SOURCES, DECONV: SOURCES, IM2COL: SOURCES}
-# f32_kernels.c's #defines (a test checks them)
+LIBRARY = {CONV: SOURCES, DECONV: SOURCES, IM2COL: SOURCES, DEPTHWISE: ("f32_depthwise.c", "depthwise_mve.S")}
+# f32_kernels.c's and f32_depthwise.c's #defines (a test checks them)
 MAX_KERNEL, DECONV_CHUNK, IM2COL_TILE = 7, 256, 1024
 IM2COL_MAX_REDUCTION = 64
-STACK_BYTES = {CONV: 2 * MAX_KERNEL * MAX_KERNEL * 4 + 16, DECONV: 4 * DECONV_CHUNK * 4, IM2COL: IM2COL_TILE * 4}
+DEPTHWISE_MAX_KERNEL, DEPTHWISE_ROW_FLOATS, ROW_SLACK = 7, 544, 8
+STACK_BYTES = {CONV: 2 * MAX_KERNEL * MAX_KERNEL * 4 + 16, DECONV: 4 * DECONV_CHUNK * 4, IM2COL: IM2COL_TILE * 4,
+               DEPTHWISE: DEPTHWISE_MAX_KERNEL * DEPTHWISE_ROW_FLOATS * 4 + DEPTHWISE_MAX_KERNEL * 4 + 16}
+# codegen_f32_depthwise's last parameter
+ACTIVATIONS = {"none": 0, "relu": 1, "hardswish": 2}
 
 
 def pack_conv(weight):
@@ -63,6 +77,40 @@ def pack_deconv(weight):
     padded = np.zeros((cin, groups * 4, 2, 2), np.float32)
     padded[:, :cout] = weight
     return np.ascontiguousarray(padded.reshape(cin, groups, 4, 2, 2).transpose(1, 3, 4, 0, 2))
+
+
+def depthwise_row_floats(ow, k, sx):
+    """Floats of one padded row in f32_depthwise.c's ring (its row_floats)."""
+    n = (ow - 1) * sx + k
+    half = ((n + 1) // 2 + 3) & ~3
+    return ((half + n // 2 if sx == 2 else n) + ROW_SLACK + 3) & ~3
+
+
+def fold_batch_norm(weight, gamma, beta, mean, var, eps):
+    """Depthwise OIHW [C, 1, k, k] + inference batch norm -> packed [C, k k + 1]
+    (the taps times the norm's scale, then its bias), float32."""
+    scale = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
+    taps = weight.reshape(weight.shape[0], -1).astype(np.float64) * scale[:, None]
+    bias = beta.astype(np.float64) - mean.astype(np.float64) * scale
+    return np.ascontiguousarray(np.concatenate([taps, bias[:, None]], axis=1), np.float32)
+
+
+def depthwise_reference(x, packed, k, strides, pads, act):
+    """numpy: codegen_f32_depthwise (pads = top, left, bottom, right)."""
+    c = packed.shape[0]
+    xp = np.pad(x[0].astype(np.float64), ((0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh = (xp.shape[1] - k) // strides[0] + 1
+    ow = (xp.shape[2] - k) // strides[1] + 1
+    out = np.repeat(packed[:, -1].astype(np.float64)[:, None, None], oh, 1).repeat(ow, 2)
+    for ky in range(k):
+        for kx in range(k):
+            win = xp[:, ky:ky + strides[0] * (oh - 1) + 1:strides[0], kx:kx + strides[1] * (ow - 1) + 1:strides[1]]
+            out += packed[:, ky * k + kx, None, None] * win
+    if act == "relu":
+        out = np.maximum(out, 0)
+    elif act == "hardswish":
+        out = out * np.clip(out / 6 + 0.5, 0, 1)
+    return out[None].astype(np.float32)
 
 
 def conv_reference(x, weight):
@@ -108,6 +156,10 @@ def library_info(symbol, params):
     if symbol == CONV:
         cin, h, w, cout, k = params
         return cin * h * w * cout * k * k, "f32_conv"
+    if symbol == DEPTHWISE:
+        c, _, _, k = params[:4]
+        oh, ow = params[8:10]
+        return c * oh * ow * k * k, "f32_depthwise"
     if symbol == IM2COL:
         cin, _, _, cout, kh, kw = params[:6]
         oh, ow = params[-2:]
@@ -157,9 +209,82 @@ def _call(symbol, data, packed, params, out_shape):
                                  relax.TensorType(out_shape, "float32"))
 
 
+def _is_scalar(const, value):
+    from .qnn import _value
+    v = _value(const)
+    return v.size == 1 and v.dtype == np.float32 and float(v.reshape(-1)[0]) == np.float32(value)
+
+
+def fold_depthwise(func):
+    """The depthwise convolution + batch norm + activation chains above as
+    ``codegen_f32_depthwise`` calls; the longest chain first (hard-swish, relu,
+    then the norm alone), each intermediate used by the chain only."""
+    from tvm import relax
+    from tvm.relax.dpl import is_const, is_op, is_tuple_get_item, rewrite_call, wildcard
+    from .qnn import _value
+    x, w = wildcard(), is_const()
+    g, b, mu, var = is_const(), is_const(), is_const(), is_const()
+    conv = is_op("relax.nn.conv2d")(x, w)
+    norm = is_op("relax.nn.batch_norm")(conv, g, b, mu, var)
+    y = is_tuple_get_item(norm, 0)
+    sixth, half = is_const(), is_const()
+    scaled = is_op("relax.multiply")(sixth, y) | is_op("relax.multiply")(y, sixth)
+    shifted = is_op("relax.add")(scaled, half) | is_op("relax.add")(half, scaled)
+    clipped = is_op("relax.clip")(shifted, wildcard(), wildcard())
+    chains = {"hardswish": is_op("relax.multiply")(clipped, y) | is_op("relax.multiply")(y, clipped),
+              "relu": is_op("relax.nn.relu")(y), "none": y}
+
+    def folded(expr, m, act, users):
+        attrs, data = m[conv].attrs, m[x]
+        weight = _value(m[w])
+        shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
+        if (weight.dtype != np.float32 or str(data.ty.dtype) != "float32" or len(shape) != 4 or shape[0] != 1
+                or weight.ndim != 4 or weight.shape[1] != 1 or int(attrs.groups) != shape[1]
+                or weight.shape[0] != shape[1] or _ints(attrs.dilation) != [1, 1]
+                or str(attrs.data_layout) != "NCHW" or str(attrs.kernel_layout) != "OIHW"
+                or str(m[norm].attrs.axis) != "1"):
+            return expr
+        c, _, kh, kw = weight.shape
+        sy, sx = _ints(attrs.strides)
+        pads = _ints(attrs.padding)
+        k = kh
+        if kh != kw or k % 2 == 0 or k > DEPTHWISE_MAX_KERNEL or sx not in (1, 2) or not 1 <= sy <= k:
+            return expr
+        # every intermediate is the chain's own (y: twice in hard-swish)
+        wanted = [(m[conv], 1), (m[y], 2 if act == "hardswish" else 1)]
+        if act == "hardswish":
+            if not (_is_scalar(m[sixth], 1.0 / 6) and _is_scalar(m[half], 0.5)):
+                return expr
+            lo, hi = m[clipped].args[1:]
+            if float(lo.value) != 0 or float(hi.value) != 1:
+                return expr
+            wanted += [(m[scaled], 1), (m[shifted], 1), (m[clipped], 1)]
+        if act != "none" and any(users.get(e, 0) != n for e, n in wanted):
+            return expr
+        if act == "none" and users.get(m[conv], 0) != 1:
+            return expr
+        _, _, h, wd = shape
+        oh = (h + pads[0] + pads[2] - k) // sy + 1
+        ow = (wd + pads[1] + pads[3] - k) // sx + 1
+        if depthwise_row_floats(ow, k, sx) > DEPTHWISE_ROW_FLOATS or min(pads) < 0 \
+                or max(pads[1], pads[3]) >= k or max(pads[0], pads[2]) >= k:
+            return expr
+        packed = fold_batch_norm(weight, *(_value(m[p]) for p in (g, b, mu, var)),
+                                 eps=float(m[norm].attrs.epsilon))
+        call = _call(DEPTHWISE, data, packed, [c, h, wd, k, sy, sx, pads[0], pads[1], oh, ow, ACTIVATIONS[act]],
+                     [1, c, oh, ow])
+        return call
+
+    for act, pattern in chains.items():
+        users = _users(func)
+        func = rewrite_call(pattern, lambda expr, m, act=act, users=users: folded(expr, m, act, users), func)
+    return func
+
+
 def fold(func):
     """The Relax function with the convolutions above as library calls."""
     from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
+    func = fold_depthwise(func)
     users = _users(func)
 
     x, w = wildcard(), is_const()

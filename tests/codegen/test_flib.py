@@ -165,3 +165,116 @@ def test_im2col_kernel_matches_onnxruntime_on_qemu(tmp_path, case):
     elf = device.build_elf(str(gen), xs, refs, str(work), ROOT)
     for row in device.run_qemu(elf, len(xs), timeout=600):
         assert row["rc"] == 0 and row["max_abs_diff"] <= 2e-5, row
+
+
+def _depthwise_model(c, k, h, w, strides=(1, 1), pads=None, act="hardswish", extra_user=False):
+    """Conv(group = c) -> BatchNormalization -> HardSigmoid * x | Relu | nothing,
+    as paddle2onnx writes MobileNet's depthwise layers."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(c * 10 + k)
+    pads = [k // 2] * 4 if pads is None else pads
+    inits = [numpy_helper.from_array((rng.standard_normal((c, 1, k, k)) * 0.4).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.uniform(0.5, 1.5, c).astype(np.float32), "gamma"),
+             numpy_helper.from_array((rng.standard_normal(c) * 0.5).astype(np.float32), "beta"),
+             numpy_helper.from_array((rng.standard_normal(c) * 0.3).astype(np.float32), "mean"),
+             numpy_helper.from_array(rng.uniform(0.5, 2.0, c).astype(np.float32), "var")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[k, k], pads=pads, strides=list(strides),
+                              group=c),
+             helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["y"], epsilon=1e-5)]
+    last = "y"
+    if act == "hardswish":
+        nodes += [helper.make_node("HardSigmoid", ["y"], ["hs"], alpha=1.0 / 6, beta=0.5),
+                  helper.make_node("Mul", ["y", "hs"], ["a"])]
+        last = "a"
+    elif act == "relu":
+        nodes.append(helper.make_node("Relu", ["y"], ["a"]))
+        last = "a"
+    if extra_user:  # the norm's result also read outside the chain
+        nodes.append(helper.make_node("Add", [last, "y"], ["out"]))
+    else:
+        nodes.append(helper.make_node("Identity", [last], ["out"]))
+    oh = (h + pads[0] + pads[2] - k) // strides[0] + 1
+    ow = (w + pads[1] + pads[3] - k) // strides[1] + 1
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, w])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, c, oh, ow])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_depthwise_reference_matches_onnxruntime():
+    import onnx
+    rng = np.random.default_rng(1)
+    for k, strides, pads, act in [(3, (1, 1), None, "hardswish"), (5, (2, 2), None, "relu"),
+                                  (3, (2, 1), [0, 0, 1, 1], "none"), (5, (1, 2), [2, 1, 2, 3], "hardswish")]:
+        model = _depthwise_model(6, k, 9, 14, strides, pads, act)
+        x = rng.standard_normal((1, 6, 9, 14)).astype(np.float32)
+        w, g, b, mu, var = (onnx.numpy_helper.to_array(t) for t in model.graph.initializer)
+        packed = flib.fold_batch_norm(w, g, b, mu, var, 1e-5)
+        assert packed.shape == (6, k * k + 1) and packed.dtype == np.float32
+        got = flib.depthwise_reference(x, packed, k, strides, pads or [k // 2] * 4, act)
+        np.testing.assert_allclose(got, _ort(model, x), atol=2e-5)
+
+
+def test_depthwise_limits_match_the_c_defines():
+    with open(os.path.join(microkernels.SOURCE_DIR, "f32_depthwise.c"), encoding="utf-8") as f:
+        text = f.read()
+    defines = dict(re.findall(r"#define (DEPTHWISE_MAX_KERNEL|DEPTHWISE_ROW_FLOATS|ROW_SLACK) (\d+)", text))
+    assert int(defines["DEPTHWISE_MAX_KERNEL"]) == flib.DEPTHWISE_MAX_KERNEL
+    assert int(defines["DEPTHWISE_ROW_FLOATS"]) == flib.DEPTHWISE_ROW_FLOATS
+    assert int(defines["ROW_SLACK"]) == flib.ROW_SLACK
+    enum = re.search(r"enum \{ ACT_NONE = (\d), ACT_RELU = (\d), ACT_HARDSWISH = (\d) \}", text)
+    assert [int(v) for v in enum.groups()] == [flib.ACTIVATIONS[a] for a in ("none", "relu", "hardswish")]
+    # the row the C kernel sizes (its row_floats) is the one flib checks
+    assert "((sx == 2 ? half + n / 2 : n) + ROW_SLACK + 3) & ~3" in text
+    assert flib.depthwise_row_floats(160, 5, 1) == 172 and flib.depthwise_row_floats(80, 5, 2) == 176
+
+
+@pytest.mark.parametrize("case", [
+    # (c, k, h, w, strides, pads, act, extra_user, taken: activation fused or None)
+    (8, 3, 6, 20, (1, 1), None, "hardswish", False, "hardswish"),
+    (8, 5, 6, 20, (2, 2), None, "relu", False, "relu"),
+    (8, 3, 6, 20, (1, 1), None, "none", False, "none"),
+    (8, 3, 6, 20, (1, 1), None, "hardswish", True, "none"),   # y read outside: the norm only
+    (8, 3, 6, 20, (3, 3), None, "relu", False, None),          # stride 3
+    (8, 3, 4, 600, (1, 1), None, "relu", False, None),         # a padded row of 610 floats > 544
+])
+def test_which_depthwise_convolutions_are_taken(tmp_path, case):
+    c, k, h, w, strides, pads, act, extra, taken = case
+    model = _depthwise_model(c, k, h, w, strides, pads, act, extra_user=extra)
+    _, report = _compile(model, tmp_path, [1, c, h, w])
+    calls = [e for e in report["kernels"] if e["kernel"] == flib.DEPTHWISE]
+    assert len(calls) == (taken is not None), report["kernels"]
+    if taken:
+        assert calls[0]["macs"] == c * k * k * ((h + 2 * (k // 2) - k) // strides[0] + 1) * \
+            ((w + 2 * (k // 2) - k) // strides[1] + 1)
+        # the fused activation leaves no TVM kernel after it (extra user: the add)
+        assert len(report["kernels"]) == (2 if extra else 1), report["kernels"]
+    _, report = _compile(model, tmp_path, [1, c, h, w], backend="c")
+    assert not [e for e in report["kernels"] if e["kernel"] == flib.DEPTHWISE]  # C: TVM's loops
+
+
+@pytest.mark.parametrize("case", [
+    # (c, k, h, w, strides, pads, act)
+    (5, 3, 7, 37, (1, 1), None, "hardswish"),           # 2 strips of 16 and a predicated rest of 5
+    (3, 5, 2, 16, (1, 1), None, "relu"),                # 2 rows, 5x5: every window reads padding rows
+    (4, 3, 9, 41, (2, 1), None, "none"),                # vertical stride 2 (SVTR's stem blocks)
+    (4, 5, 6, 70, (1, 2), None, "hardswish"),           # horizontal stride 2: de-interleaved rows
+    (3, 3, 11, 67, (2, 2), [0, 0, 1, 1], "relu"),       # padding only after (TF "same", stride 2)
+    (3, 5, 8, 35, (2, 2), [2, 1, 2, 3], "hardswish"),   # odd left padding, stride 2: odd columns first
+    (2, 7, 9, 21, (1, 1), None, "hardswish"),           # 7x7: the generic vector loop only
+    (2, 1, 3, 10, (1, 1), [0, 0, 0, 0], "relu"),        # 1x1 depthwise
+])
+def test_depthwise_kernel_matches_onnxruntime_on_qemu(tmp_path, case):
+    c, k, h, w, strides, pads, act = case
+    model = _depthwise_model(c, k, h, w, strides, pads, act)
+    files, report = _compile(model, tmp_path, [1, c, h, w])
+    assert flib.DEPTHWISE in [e["kernel"] for e in report["kernels"]], report["kernels"]
+    gen = tmp_path / "gen"
+    compiler.write_outputs(str(gen), files)
+    rng = np.random.default_rng(7)
+    xs = (rng.standard_normal((2, 1, c, h, w)) * 3).astype(np.float32)
+    refs = np.stack([_ort(model, x) for x in xs])
+    work = tmp_path / "work"
+    work.mkdir()
+    elf = device.build_elf(str(gen), xs, refs, str(work), ROOT)
+    for row in device.run_qemu(elf, len(xs), timeout=600):
+        assert row["rc"] == 0 and row["max_abs_diff"] <= 2e-5, row
