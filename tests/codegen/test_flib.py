@@ -74,13 +74,28 @@ def test_packed_layouts():
     assert not q[1, :, :, :, 2:].any()  # channels 6, 7 do not exist
 
 
-def test_kernel_limits_match_the_c_defines():
-    with open(os.path.join(microkernels.SOURCE_DIR, "f32_kernels.c"), encoding="utf-8") as f:
+def _c_source(name):
+    """(text, {macro: int}) of a ukernels/ source file's #defines."""
+    with open(os.path.join(microkernels.SOURCE_DIR, name), encoding="utf-8") as f:
         text = f.read()
-    defines = dict(re.findall(r"#define (CONV_MAX_KERNEL|DECONV_CHUNK|IM2COL_TILE) (\d+)", text))
-    assert int(defines["CONV_MAX_KERNEL"]) == flib.MAX_KERNEL
-    assert int(defines["DECONV_CHUNK"]) == flib.DECONV_CHUNK
-    assert int(defines["IM2COL_TILE"]) == flib.IM2COL_TILE
+    return text, {k: int(v) for k, v in re.findall(r"#define (\w+) (\d+)", text)}
+
+
+def test_kernel_limits_match_the_c_defines():
+    _, defines = _c_source("f32_kernels.c")
+    assert (defines["CONV_MAX_KERNEL"], defines["DECONV_CHUNK"], defines["IM2COL_TILE"]) == \
+        (flib.MAX_KERNEL, flib.DECONV_CHUNK, flib.IM2COL_TILE)
+
+
+def _matches_onnxruntime_on_qemu(model, files, xs, refs, tmp_path):
+    """The compiled model (files) on QEMU for inputs xs [n, 1, ...] against refs."""
+    gen = tmp_path / "gen"
+    compiler.write_outputs(str(gen), files)
+    work = tmp_path / "work"
+    work.mkdir()
+    elf = device.build_elf(str(gen), xs, refs, str(work), ROOT)
+    for row in device.run_qemu(elf, len(xs), timeout=600):
+        assert row["rc"] == 0 and row["max_abs_diff"] <= 2e-5, row
 
 
 def _compile(model, tmp_path, shape, backend="llvm-mve"):
@@ -128,16 +143,10 @@ def test_kernels_match_onnxruntime_on_qemu(tmp_path, case):
     files, report = _compile(model, tmp_path, [1, cin, h, w])
     kernels = [e["kernel"] for e in report["kernels"]]
     assert flib.CONV in kernels and (flib.DECONV in kernels) == bool(up), kernels
-    gen = tmp_path / "gen"
-    compiler.write_outputs(str(gen), files)
     rng = np.random.default_rng(5)
     xs = rng.standard_normal((2, 1, cin, h, w)).astype(np.float32)
     refs = np.stack([_ort(model, x) for x in xs])
-    work = tmp_path / "work"
-    work.mkdir()
-    elf = device.build_elf(str(gen), xs, refs, str(work), ROOT)
-    for row in device.run_qemu(elf, len(xs), timeout=600):
-        assert row["rc"] == 0 and row["max_abs_diff"] <= 2e-5, row
+    _matches_onnxruntime_on_qemu(model, files, xs, refs, tmp_path)
 
 
 @pytest.mark.parametrize("case", [
@@ -151,8 +160,6 @@ def test_im2col_kernel_matches_onnxruntime_on_qemu(tmp_path, case):
     model = _conv_model(cin, cout, k, h, w, stride, pad)
     files, report = _compile(model, tmp_path, [1, cin, h, w])
     assert flib.IM2COL in [e["kernel"] for e in report["kernels"]]
-    gen = tmp_path / "gen"
-    compiler.write_outputs(str(gen), files)
     rng = np.random.default_rng(6)
     xs = rng.standard_normal((2, 1, cin, h, w)).astype(np.float32)
     refs = np.stack([_ort(model, x) for x in xs])
@@ -160,11 +167,7 @@ def test_im2col_kernel_matches_onnxruntime_on_qemu(tmp_path, case):
     weight = onnx.numpy_helper.to_array(model.graph.initializer[0])
     np.testing.assert_allclose(np.maximum(flib.conv_reference_strided(xs[0], weight, (stride, stride), [pad] * 4), 0),
                                refs[0], atol=1e-5)
-    work = tmp_path / "work"
-    work.mkdir()
-    elf = device.build_elf(str(gen), xs, refs, str(work), ROOT)
-    for row in device.run_qemu(elf, len(xs), timeout=600):
-        assert row["rc"] == 0 and row["max_abs_diff"] <= 2e-5, row
+    _matches_onnxruntime_on_qemu(model, files, xs, refs, tmp_path)
 
 
 def _depthwise_model(c, k, h, w, strides=(1, 1), pads=None, act="hardswish", extra_user=False):
@@ -215,12 +218,9 @@ def test_depthwise_reference_matches_onnxruntime():
 
 
 def test_depthwise_limits_match_the_c_defines():
-    with open(os.path.join(microkernels.SOURCE_DIR, "f32_depthwise.c"), encoding="utf-8") as f:
-        text = f.read()
-    defines = dict(re.findall(r"#define (DEPTHWISE_MAX_KERNEL|DEPTHWISE_ROW_FLOATS|ROW_SLACK) (\d+)", text))
-    assert int(defines["DEPTHWISE_MAX_KERNEL"]) == flib.DEPTHWISE_MAX_KERNEL
-    assert int(defines["DEPTHWISE_ROW_FLOATS"]) == flib.DEPTHWISE_ROW_FLOATS
-    assert int(defines["ROW_SLACK"]) == flib.ROW_SLACK
+    text, defines = _c_source("f32_depthwise.c")
+    assert (defines["DEPTHWISE_MAX_KERNEL"], defines["DEPTHWISE_ROW_FLOATS"], defines["ROW_SLACK"]) == \
+        (flib.DEPTHWISE_MAX_KERNEL, flib.DEPTHWISE_ROW_FLOATS, flib.ROW_SLACK)
     enum = re.search(r"enum \{ ACT_NONE = (\d), ACT_RELU = (\d), ACT_HARDSWISH = (\d) \}", text)
     assert [int(v) for v in enum.groups()] == [flib.ACTIVATIONS[a] for a in ("none", "relu", "hardswish")]
     # the row the C kernel sizes (its row_floats) is the one flib checks
@@ -268,13 +268,7 @@ def test_depthwise_kernel_matches_onnxruntime_on_qemu(tmp_path, case):
     model = _depthwise_model(c, k, h, w, strides, pads, act)
     files, report = _compile(model, tmp_path, [1, c, h, w])
     assert flib.DEPTHWISE in [e["kernel"] for e in report["kernels"]], report["kernels"]
-    gen = tmp_path / "gen"
-    compiler.write_outputs(str(gen), files)
     rng = np.random.default_rng(7)
     xs = (rng.standard_normal((2, 1, c, h, w)) * 3).astype(np.float32)
     refs = np.stack([_ort(model, x) for x in xs])
-    work = tmp_path / "work"
-    work.mkdir()
-    elf = device.build_elf(str(gen), xs, refs, str(work), ROOT)
-    for row in device.run_qemu(elf, len(xs), timeout=600):
-        assert row["rc"] == 0 and row["max_abs_diff"] <= 2e-5, row
+    _matches_onnxruntime_on_qemu(model, files, xs, refs, tmp_path)
