@@ -29,12 +29,12 @@ as the int8 library (qnn.py):
 * a depthwise ``relax.nn.conv2d`` (groups = channels, one input channel per
   group) of float32 with constant weights, an odd square kernel up to 7,
   strides of 1 or 2 (vertical up to the kernel), dilation 1, followed by a
-  batch norm of constants, then hard-swish (x * clip(x / 6 + 0.5, 0, 1)), relu
-  or nothing -> ``codegen_f32_depthwise`` (ukernels/f32_depthwise.c over
-  depthwise_mve.S) with the
-  norm folded into its weights and the activation fused: one pass over the map
-  instead of three (``fold_depthwise``; a padded row must fit
-  DEPTHWISE_ROW_FLOATS, else TVM keeps the layer).
+  batch norm of constants or a constant bias, then hard-swish
+  (x * clip(x / 6 + 0.5, 0, 1)), relu or nothing -> ``codegen_f32_depthwise``
+  (ukernels/f32_depthwise.c over depthwise_mve.S) with the norm folded into its
+  weights and the activation fused: one pass over the map instead of three
+  (``fold_depthwise``; a padded row must fit DEPTHWISE_ROW_FLOATS, else TVM
+  keeps the layer).
 
 Bias, batch norm and activation after the other kernels stay TVM kernels
 (elementwise). The weights are packed here in groups of 4 output channels.
@@ -215,34 +215,84 @@ def _is_scalar(const, value):
     return v.size == 1 and v.dtype == np.float32 and float(v.reshape(-1)[0]) == np.float32(value)
 
 
-def fold_depthwise(func):
-    """The depthwise convolution + batch norm + activation chains above as
-    ``codegen_f32_depthwise`` calls; the longest chain first (hard-swish, relu,
-    then the norm alone), each intermediate used by the chain only."""
+# ops TVM fuses after a convolution (its epilogue), up to a quantize
+_EPILOGUE = {"relax.add", "relax.subtract", "relax.multiply", "relax.divide", "relax.clip",
+             "relax.maximum", "relax.minimum", "relax.nn.relu", "relax.where", "relax.call_tir"}
+
+
+def _quantized(func):
+    """The binding values whose result reaches a ``relax.quantize`` through
+    epilogue ops only (TVM would fuse all of them into one kernel)."""
     from tvm import relax
+    var_of, consumers = {}, {}
+    for block in func.body.blocks:
+        for binding in block.bindings:
+            if isinstance(binding, relax.VarBinding):
+                var_of[binding.value] = binding.var
+                if isinstance(binding.value, relax.Call):
+                    for v in relax.analysis.free_vars(binding.value):
+                        consumers.setdefault(v, []).append(binding.value)
+
+    def reaches(var, depth):
+        for user in consumers.get(var, ()):
+            name = getattr(user.op, "name", "")
+            if name == "relax.quantize" or (depth and name in _EPILOGUE and user in var_of
+                                            and reaches(var_of[user], depth - 1)):
+                return True
+        return False
+    return {value for value, var in var_of.items() if reaches(var, 6)}
+
+
+def fold_depthwise(func):
+    """The depthwise convolution + (batch norm | bias) + activation chains above
+    as ``codegen_f32_depthwise`` calls; the longest chain first (hard-swish,
+    relu, then the norm or bias alone), each intermediate used by the chain only.
+    A bias (an ``add`` of a [1, C, 1, 1] constant) is what a graph has whose
+    batch norm was folded before (onnxruntime's quantization pre-processing).
+    A chain whose result is quantized (the last fp32 layer before int8 ones)
+    stays TVM's: its kernel writes the int8 tensor, a library call would put
+    the fp32 one in the arena (the int8 recognizer's peak: 1.47 -> 1.97 MB)."""
     from tvm.relax.dpl import is_const, is_op, is_tuple_get_item, rewrite_call, wildcard
     from .qnn import _value
     x, w = wildcard(), is_const()
-    g, b, mu, var = is_const(), is_const(), is_const(), is_const()
     conv = is_op("relax.nn.conv2d")(x, w)
+    g, b, mu, var, shift = is_const(), is_const(), is_const(), is_const(), is_const()
     norm = is_op("relax.nn.batch_norm")(conv, g, b, mu, var)
-    y = is_tuple_get_item(norm, 0)
+    bias = shift | is_op("relax.reshape")(shift, wildcard())  # the importer's Conv bias: reshaped
+    bases = {"batch_norm": is_tuple_get_item(norm, 0),
+             "bias": is_op("relax.add")(conv, bias) | is_op("relax.add")(bias, conv)}
     sixth, half = is_const(), is_const()
-    scaled = is_op("relax.multiply")(sixth, y) | is_op("relax.multiply")(y, sixth)
-    shifted = is_op("relax.add")(scaled, half) | is_op("relax.add")(half, scaled)
-    clipped = is_op("relax.clip")(shifted, wildcard(), wildcard())
-    chains = {"hardswish": is_op("relax.multiply")(clipped, y) | is_op("relax.multiply")(y, clipped),
-              "relu": is_op("relax.nn.relu")(y), "none": y}
 
-    def folded(expr, m, act, users):
+    def chains(y):
+        scaled = is_op("relax.multiply")(sixth, y) | is_op("relax.multiply")(y, sixth)
+        shifted = is_op("relax.add")(scaled, half) | is_op("relax.add")(half, scaled)
+        clipped = is_op("relax.clip")(shifted, wildcard(), wildcard())
+        return {"hardswish": (is_op("relax.multiply")(clipped, y) | is_op("relax.multiply")(y, clipped),
+                              (scaled, shifted, clipped)),
+                "relu": (is_op("relax.nn.relu")(y), ()), "none": (y, ())}
+
+    def packed_weights(m, base, weight):
+        if base == "batch_norm":
+            if str(m[norm].attrs.axis) != "1":
+                return None
+            return fold_batch_norm(weight, *(_value(m[p]) for p in (g, b, mu, var)),
+                                   eps=float(m[norm].attrs.epsilon))
+        beta = _value(m[shift])
+        out_shape = [int(d) for d in m[bias].ty.shape.values]
+        if beta.dtype != np.float32 or beta.size != weight.shape[0] or out_shape != [1, weight.shape[0], 1, 1]:
+            return None
+        beta = beta.ravel()
+        one = np.ones_like(beta)
+        return fold_batch_norm(weight, one, beta, np.zeros_like(beta), one, eps=0.0)
+
+    def folded(expr, m, base, y, act, root, inner, users, quantized):
         attrs, data = m[conv].attrs, m[x]
         weight = _value(m[w])
         shape = [int(d) for d in data.ty.shape.values] if hasattr(data.ty, "shape") else []
         if (weight.dtype != np.float32 or str(data.ty.dtype) != "float32" or len(shape) != 4 or shape[0] != 1
                 or weight.ndim != 4 or weight.shape[1] != 1 or int(attrs.groups) != shape[1]
                 or weight.shape[0] != shape[1] or _ints(attrs.dilation) != [1, 1]
-                or str(attrs.data_layout) != "NCHW" or str(attrs.kernel_layout) != "OIHW"
-                or str(m[norm].attrs.axis) != "1"):
+                or str(attrs.data_layout) != "NCHW" or str(attrs.kernel_layout) != "OIHW"):
             return expr
         c, _, kh, kw = weight.shape
         sy, sx = _ints(attrs.strides)
@@ -251,17 +301,16 @@ def fold_depthwise(func):
         if kh != kw or k % 2 == 0 or k > DEPTHWISE_MAX_KERNEL or sx not in (1, 2) or not 1 <= sy <= k:
             return expr
         # every intermediate is the chain's own (y: twice in hard-swish)
-        wanted = [(m[conv], 1), (m[y], 2 if act == "hardswish" else 1)]
+        wanted = [(m[conv], 1)] + ([(m[y], 2 if act == "hardswish" else 1)] if act != "none" else [])
         if act == "hardswish":
+            scaled, shifted, clipped = inner
             if not (_is_scalar(m[sixth], 1.0 / 6) and _is_scalar(m[half], 0.5)):
                 return expr
             lo, hi = m[clipped].args[1:]
             if float(lo.value) != 0 or float(hi.value) != 1:
                 return expr
-            wanted += [(m[scaled], 1), (m[shifted], 1), (m[clipped], 1)]
-        if act != "none" and any(users.get(e, 0) != n for e, n in wanted):
-            return expr
-        if act == "none" and users.get(m[conv], 0) != 1:
+            wanted += [(m[p], 1) for p in inner]
+        if any(users.get(e, 0) != n for e, n in wanted) or m[root] in quantized:
             return expr
         _, _, h, wd = shape
         oh = (h + pads[0] + pads[2] - k) // sy + 1
@@ -269,15 +318,18 @@ def fold_depthwise(func):
         if depthwise_row_floats(ow, k, sx) > DEPTHWISE_ROW_FLOATS or min(pads) < 0 \
                 or max(pads[1], pads[3]) >= k or max(pads[0], pads[2]) >= k:
             return expr
-        packed = fold_batch_norm(weight, *(_value(m[p]) for p in (g, b, mu, var)),
-                                 eps=float(m[norm].attrs.epsilon))
-        call = _call(DEPTHWISE, data, packed, [c, h, wd, k, sy, sx, pads[0], pads[1], oh, ow, ACTIVATIONS[act]],
+        packed = packed_weights(m, base, weight)
+        if packed is None:
+            return expr
+        return _call(DEPTHWISE, data, packed, [c, h, wd, k, sy, sx, pads[0], pads[1], oh, ow, ACTIVATIONS[act]],
                      [1, c, oh, ow])
-        return call
 
-    for act, pattern in chains.items():
-        users = _users(func)
-        func = rewrite_call(pattern, lambda expr, m, act=act, users=users: folded(expr, m, act, users), func)
+    for base, y in bases.items():
+        for act, (pattern, inner) in chains(y).items():
+            users, quantized = _users(func), _quantized(func)
+            func = rewrite_call(pattern, lambda expr, m, base=base, y=y, act=act, root=pattern, inner=inner,
+                                users=users, quantized=quantized:
+                                folded(expr, m, base, y, act, root, inner, users, quantized), func)
     return func
 
 

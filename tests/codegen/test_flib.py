@@ -170,9 +170,13 @@ def test_im2col_kernel_matches_onnxruntime_on_qemu(tmp_path, case):
     _matches_onnxruntime_on_qemu(model, files, xs, refs, tmp_path)
 
 
-def _depthwise_model(c, k, h, w, strides=(1, 1), pads=None, act="hardswish", extra_user=False):
+def _depthwise_model(c, k, h, w, strides=(1, 1), pads=None, act="hardswish", extra_user=False, bias=False,
+                     quantized=False):
     """Conv(group = c) -> BatchNormalization -> HardSigmoid * x | Relu | nothing,
-    as paddle2onnx writes MobileNet's depthwise layers."""
+    as paddle2onnx writes MobileNet's depthwise layers; ``bias``: the norm folded
+    into the convolution's bias (as after onnxruntime's pre-processing);
+    ``quantized``: the result goes through QuantizeLinear/DequantizeLinear (the
+    last fp32 layer before int8 ones)."""
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(c * 10 + k)
     pads = [k // 2] * 4 if pads is None else pads
@@ -181,9 +185,15 @@ def _depthwise_model(c, k, h, w, strides=(1, 1), pads=None, act="hardswish", ext
              numpy_helper.from_array((rng.standard_normal(c) * 0.5).astype(np.float32), "beta"),
              numpy_helper.from_array((rng.standard_normal(c) * 0.3).astype(np.float32), "mean"),
              numpy_helper.from_array(rng.uniform(0.5, 2.0, c).astype(np.float32), "var")]
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[k, k], pads=pads, strides=list(strides),
-                              group=c),
-             helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["y"], epsilon=1e-5)]
+    if bias:
+        inits.append(numpy_helper.from_array((rng.standard_normal(c) * 0.5).astype(np.float32), "b"))
+        nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[k, k], pads=pads,
+                                  strides=list(strides), group=c)]
+    else:
+        nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[k, k], pads=pads,
+                                  strides=list(strides), group=c),
+                 helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["y"],
+                                  epsilon=1e-5)]
     last = "y"
     if act == "hardswish":
         nodes += [helper.make_node("HardSigmoid", ["y"], ["hs"], alpha=1.0 / 6, beta=0.5),
@@ -192,7 +202,12 @@ def _depthwise_model(c, k, h, w, strides=(1, 1), pads=None, act="hardswish", ext
     elif act == "relu":
         nodes.append(helper.make_node("Relu", ["y"], ["a"]))
         last = "a"
-    if extra_user:  # the norm's result also read outside the chain
+    if quantized:
+        inits += [numpy_helper.from_array(np.array(0.05, np.float32), "qs"),
+                  numpy_helper.from_array(np.array(3, np.int8), "qz")]
+        nodes += [helper.make_node("QuantizeLinear", [last, "qs", "qz"], ["q"]),
+                  helper.make_node("DequantizeLinear", ["q", "qs", "qz"], ["out"])]
+    elif extra_user:  # the norm's result also read outside the chain
         nodes.append(helper.make_node("Add", [last, "y"], ["out"]))
     else:
         nodes.append(helper.make_node("Identity", [last], ["out"]))
@@ -234,12 +249,16 @@ def test_depthwise_limits_match_the_c_defines():
     (8, 5, 6, 20, (2, 2), None, "relu", False, "relu"),
     (8, 3, 6, 20, (1, 1), None, "none", False, "none"),
     (8, 3, 6, 20, (1, 1), None, "hardswish", True, "none"),   # y read outside: the norm only
+    (8, 3, 6, 20, (1, 1), None, "bias hardswish", False, "hardswish"),  # a bias instead of the norm
+    (8, 5, 6, 20, (1, 1), None, "bias none", False, "none"),
+    (8, 3, 6, 20, (1, 1), None, "quantized hardswish", False, None),  # TVM's kernel writes the int8 map
     (8, 3, 6, 20, (3, 3), None, "relu", False, None),          # stride 3
     (8, 3, 4, 600, (1, 1), None, "relu", False, None),         # a padded row of 610 floats > 544
 ])
 def test_which_depthwise_convolutions_are_taken(tmp_path, case):
     c, k, h, w, strides, pads, act, extra, taken = case
-    model = _depthwise_model(c, k, h, w, strides, pads, act, extra_user=extra)
+    model = _depthwise_model(c, k, h, w, strides, pads, act.split()[-1], extra_user=extra,
+                             bias=act.startswith("bias "), quantized=act.startswith("quantized "))
     _, report = _compile(model, tmp_path, [1, c, h, w])
     calls = [e for e in report["kernels"] if e["kernel"] == flib.DEPTHWISE]
     assert len(calls) == (taken is not None), report["kernels"]
@@ -262,10 +281,11 @@ def test_which_depthwise_convolutions_are_taken(tmp_path, case):
     (3, 5, 8, 35, (2, 2), [2, 1, 2, 3], "hardswish"),   # odd left padding, stride 2: odd columns first
     (2, 7, 9, 21, (1, 1), None, "hardswish"),           # 7x7: the generic vector loop only
     (2, 1, 3, 10, (1, 1), [0, 0, 0, 0], "relu"),        # 1x1 depthwise
+    (6, 3, 5, 40, (1, 1), None, "bias hardswish"),      # a bias instead of the norm
 ])
 def test_depthwise_kernel_matches_onnxruntime_on_qemu(tmp_path, case):
     c, k, h, w, strides, pads, act = case
-    model = _depthwise_model(c, k, h, w, strides, pads, act)
+    model = _depthwise_model(c, k, h, w, strides, pads, act.split()[-1], bias=act.startswith("bias "))
     files, report = _compile(model, tmp_path, [1, c, h, w])
     assert flib.DEPTHWISE in [e["kernel"] for e in report["kernels"]], report["kernels"]
     rng = np.random.default_rng(7)
