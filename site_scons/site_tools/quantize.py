@@ -28,6 +28,7 @@ def _options(env):
             "select_count": int(env.get("SELECT_COUNT", 300)),
             "max_drop": float(env.get("MAX_DROP", 0.005)),
             "percentile": float(env.get("PERCENTILE", 99.99)),
+            "bias_correction_count": int(env.get("BIAS_CORRECTION_COUNT", 100)),
             "eval_limit": int(env.get("EVAL_LIMIT", 0) or 0)}
 
 
@@ -57,7 +58,8 @@ def _argv(target, source, env):
         raise ValueError("Quantize needs the inference model files as sources")
     argv = ["--model-dir", os.path.dirname(models[0].path), "--out", os.path.dirname(target[0].path),
             "--calib-count", opts["calib_count"], "--select-count", opts["select_count"],
-            "--max-drop", opts["max_drop"], "--percentile", opts["percentile"]]
+            "--max-drop", opts["max_drop"], "--percentile", opts["percentile"],
+            "--bias-correction-count", opts["bias_correction_count"]]
     for _, node in _labels(env, "CALIB"):
         argv += ["--calib", node.path]
     limit = ":%d" % opts["eval_limit"] if opts["eval_limit"] else ""

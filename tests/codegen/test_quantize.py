@@ -148,6 +148,27 @@ def test_a_generous_budget_quantizes_all_and_outputs_are_deterministic(small_rec
             assert fa.read() == fb.read(), name
 
 
+def test_bias_correction_takes_out_each_int8_convolutions_mean_error(small_recognizer, tmp_path):
+    import onnx
+    from onnx import numpy_helper
+    plain = quantized(small_recognizer, tmp_path / "plain", max_drop=1.0, bias_correction_count=0)
+    report = quantized(small_recognizer, tmp_path / "bc", max_drop=1.0, bias_correction_count=8)
+    assert plain["bias_correction"] == {"images": 0, "layers": []}
+    corrected = report["bias_correction"]["layers"]
+    # the three int8 convolutions in graph order (the head is a Gemm: not corrected)
+    assert report["bias_correction"]["images"] == 8 and len(corrected) == 3
+    for entry in corrected:
+        assert entry["mean_abs_shift_after"] < entry["mean_abs_shift_before"], entry
+        assert entry["mean_abs_shift_after"] < 1e-2 * max(entry["mean_abs_shift_before"], 1e-6) + 1e-4, entry
+    # only the int32 biases differ from the uncorrected model
+    a, b = (onnx.load(str(tmp_path / d / "model.qdq.onnx")) for d in ("plain", "bc"))
+    changed = {i.name for i, j in zip(a.graph.initializer, b.graph.initializer)
+               if not np.array_equal(numpy_helper.to_array(i), numpy_helper.to_array(j))}
+    assert changed and all(numpy_helper.to_array(i).dtype == np.int32
+                           for i in b.graph.initializer if i.name in changed)
+    assert [n.op_type for n in a.graph.node] == [n.op_type for n in b.graph.node]
+
+
 def test_too_few_calibration_images_is_one_error(small_recognizer, tmp_path):
     with pytest.raises(CodegenError, match="hold 14 images"):
         quantized(small_recognizer, tmp_path / "q", calib_count=14)
