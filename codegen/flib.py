@@ -33,7 +33,7 @@ as the int8 library (qnn.py):
   (x * clip(x / 6 + 0.5, 0, 1)), relu or nothing -> ``codegen_f32_depthwise``
   (ukernels/f32_depthwise.c over depthwise_mve.S) with the norm folded into its
   weights and the activation fused: one pass over the map instead of three
-  (``fold_depthwise``; a padded row must fit DEPTHWISE_ROW_FLOATS, else TVM
+  (``fold_depthwise``; k padded rows must fit DEPTHWISE_RING_FLOATS, else TVM
   keeps the layer).
 
 Bias, batch norm and activation after the other kernels stay TVM kernels
@@ -50,9 +50,9 @@ LIBRARY = {CONV: SOURCES, DECONV: SOURCES, IM2COL: SOURCES, DEPTHWISE: ("f32_dep
 # f32_kernels.c's and f32_depthwise.c's #defines (a test checks them)
 MAX_KERNEL, DECONV_CHUNK, IM2COL_TILE = 7, 256, 1024
 IM2COL_MAX_REDUCTION = 64
-DEPTHWISE_MAX_KERNEL, DEPTHWISE_ROW_FLOATS, ROW_SLACK = 7, 544, 8
+DEPTHWISE_MAX_KERNEL, DEPTHWISE_RING_FLOATS, ROW_SLACK = 7, 1008, 8
 STACK_BYTES = {CONV: 2 * MAX_KERNEL * MAX_KERNEL * 4 + 16, DECONV: 4 * DECONV_CHUNK * 4, IM2COL: IM2COL_TILE * 4,
-               DEPTHWISE: DEPTHWISE_MAX_KERNEL * DEPTHWISE_ROW_FLOATS * 4 + DEPTHWISE_MAX_KERNEL * 4 + 16}
+               DEPTHWISE: DEPTHWISE_RING_FLOATS * 4 + DEPTHWISE_MAX_KERNEL * 4 + 16}
 # codegen_f32_depthwise's last parameter
 ACTIVATIONS = {"none": 0, "relu": 1, "hardswish": 2}
 
@@ -315,7 +315,7 @@ def fold_depthwise(func):
         _, _, h, wd = shape
         oh = (h + pads[0] + pads[2] - k) // sy + 1
         ow = (wd + pads[1] + pads[3] - k) // sx + 1
-        if depthwise_row_floats(ow, k, sx) > DEPTHWISE_ROW_FLOATS or min(pads) < 0 \
+        if k * depthwise_row_floats(ow, k, sx) > DEPTHWISE_RING_FLOATS or min(pads) < 0 \
                 or max(pads[1], pads[3]) >= k or max(pads[0], pads[2]) >= k:
             return expr
         packed = packed_weights(m, base, weight)

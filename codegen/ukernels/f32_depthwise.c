@@ -5,7 +5,7 @@
  * per MAC on them and write the map three times (conv, norm, activation).
  *
  * Per channel, the input rows an output row needs sit zero-padded in a ring
- * of k rows on the stack (a row is copied once, however many output rows
+ * of k rows on the stack (4 KB; a row is copied once, however many output rows
  * read it), so the inner loop has no border tests: each tap is one vldrw and
  * one vfma by a scalar weight per 4 outputs (depthwise_mve.S's 16-column
  * strips for 3x3 and 5x5, the vector loop below for the rest). For a
@@ -22,10 +22,13 @@
 #endif
 
 /* codegen/flib.py's limits (a test checks them): the largest kernel side and
-   the floats of one padded row (its columns plus k - 1 padding, rounded up to
-   whole vectors, plus ROW_SLACK for the last vector's masked lanes). */
+   the floats of the ring, k padded rows (each its columns plus k - 1 padding,
+   plus ROW_SLACK for the last vector's masked lanes, rounded up to whole
+   vectors). 1,008 floats keep the kernel's stack under 4 KB, the limit every
+   kernel keeps (codegen.compiler.STACK_LIMIT_BYTES): 3 rows of 330 floats,
+   the detector's 320-column maps at 480x640. */
 #define DEPTHWISE_MAX_KERNEL 7
-#define DEPTHWISE_ROW_FLOATS 544
+#define DEPTHWISE_RING_FLOATS 1008
 #define ROW_SLACK 8
 
 enum { ACT_NONE = 0, ACT_RELU = 1, ACT_HARDSWISH = 2 };
@@ -120,18 +123,16 @@ int32_t codegen_f32_depthwise(const float *restrict x, const float *restrict w, 
   const int32_t half = ((n + 1) / 2 + 3) & ~3;  /* odd columns' offset (sx == 2) */
   const int32_t row_floats = ((sx == 2 ? half + n / 2 : n) + ROW_SLACK + 3) & ~3;
   if (k < 1 || k > DEPTHWISE_MAX_KERNEL || sy < 1 || sy > k || sx < 1 || sx > 2 ||
-      row_floats > DEPTHWISE_ROW_FLOATS || act < ACT_NONE || act > ACT_HARDSWISH) {
+      k * row_floats > DEPTHWISE_RING_FLOATS || act < ACT_NONE || act > ACT_HARDSWISH) {
     return -1;
   }
-  float ring[DEPTHWISE_MAX_KERNEL][DEPTHWISE_ROW_FLOATS] __attribute__((aligned(16)));
+  float ring[DEPTHWISE_RING_FLOATS] __attribute__((aligned(16)));  /* row r at ring + r * row_floats */
   const float *row[DEPTHWISE_MAX_KERNEL];
   const int32_t ntaps = k * k;
   /* the image columns of a padded row (the rest is padding, zero) */
   const int32_t cnt = n - pl < wd ? n - pl : wd;
-  for (int32_t r = 0; r < k; r++) {
-    for (int32_t j = 0; j < row_floats; j += 4) {
-      vst1q_f32(&ring[r][j], vdupq_n_f32(0.0f));
-    }
+  for (int32_t j = 0; j < k * row_floats; j += 4) {
+    vst1q_f32(ring + j, vdupq_n_f32(0.0f));
   }
   for (int32_t ch = 0; ch < c; ch++) {
     const float *xc = x + ch * h * wd, *wc = w + ch * (ntaps + 1);
@@ -140,11 +141,11 @@ int32_t codegen_f32_depthwise(const float *restrict x, const float *restrict w, 
     for (int32_t oy = 0; oy < oh; oy++) {
       const int32_t r0 = oy * sy;
       for (int32_t r = next > r0 ? next : r0; r < r0 + k; r++) {
-        load_row(ring[r % k], xc, h, wd, r, pt, pl, cnt, sx, half);
+        load_row(ring + r % k * row_floats, xc, h, wd, r, pt, pl, cnt, sx, half);
       }
       next = r0 + k;
       for (int32_t ky = 0; ky < k; ky++) {
-        row[ky] = ring[(r0 + ky) % k];
+        row[ky] = ring + (r0 + ky) % k * row_floats;
       }
       float *out = yc + oy * ow;
       /* 16-column strips in Helium assembly where it has the kernel */

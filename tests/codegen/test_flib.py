@@ -234,8 +234,11 @@ def test_depthwise_reference_matches_onnxruntime():
 
 def test_depthwise_limits_match_the_c_defines():
     text, defines = _c_source("f32_depthwise.c")
-    assert (defines["DEPTHWISE_MAX_KERNEL"], defines["DEPTHWISE_ROW_FLOATS"], defines["ROW_SLACK"]) == \
-        (flib.DEPTHWISE_MAX_KERNEL, flib.DEPTHWISE_ROW_FLOATS, flib.ROW_SLACK)
+    assert (defines["DEPTHWISE_MAX_KERNEL"], defines["DEPTHWISE_RING_FLOATS"], defines["ROW_SLACK"]) == \
+        (flib.DEPTHWISE_MAX_KERNEL, flib.DEPTHWISE_RING_FLOATS, flib.ROW_SLACK)
+    assert "k * row_floats > DEPTHWISE_RING_FLOATS" in text
+    # the kernel's stack stays under the limit of every kernel
+    assert flib.STACK_BYTES[flib.DEPTHWISE] <= compiler.STACK_LIMIT_BYTES
     enum = re.search(r"enum \{ ACT_NONE = (\d), ACT_RELU = (\d), ACT_HARDSWISH = (\d) \}", text)
     assert [int(v) for v in enum.groups()] == [flib.ACTIVATIONS[a] for a in ("none", "relu", "hardswish")]
     # the row the C kernel sizes (its row_floats) is the one flib checks
@@ -253,7 +256,8 @@ def test_depthwise_limits_match_the_c_defines():
     (8, 5, 6, 20, (1, 1), None, "bias none", False, "none"),
     (8, 3, 6, 20, (1, 1), None, "quantized hardswish", False, None),  # TVM's kernel writes the int8 map
     (8, 3, 6, 20, (3, 3), None, "relu", False, None),          # stride 3
-    (8, 3, 4, 600, (1, 1), None, "relu", False, None),         # a padded row of 610 floats > 544
+    (8, 3, 4, 600, (1, 1), None, "relu", False, None),         # 3 padded rows of 612 floats > 1008
+    (8, 5, 4, 200, (1, 1), None, "relu", False, None),         # 5 rows of 212 floats > 1008
 ])
 def test_which_depthwise_convolutions_are_taken(tmp_path, case):
     c, k, h, w, strides, pads, act, extra, taken = case

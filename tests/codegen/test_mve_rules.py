@@ -4,9 +4,10 @@ convolutions with a multiple of 4 output channels (rule 3e, rows of 20 = two
 blocks of 7 and one of 6), output-channel blocking of the other 1x1
 convolutions and matmuls with packed weights (rules 3c/3d, including rows
 that are not a multiple of 4 and a remainder block), dead window taps over a
-1-row map (4b) and a 5x5 depthwise convolution over padded rows (4c). Also
-checks that the rules fired: weights repacked, the micro-kernel linked and
-called, no stack array over 4 KB."""
+1-row map (4b) and a 5x5 depthwise convolution (with its bias and hard-swish:
+flib's library kernel since there is one; rule 4c keeps the depthwise layers
+it does not take). Also checks that the rules fired: weights repacked, the
+micro-kernel linked and called, no stack array over 4 KB."""
 import json
 import os
 import re
@@ -25,7 +26,7 @@ def rules_model(paddle):
         def __init__(self):
             super().__init__()
             self.stem = nn.Conv2D(3, 16, 3, padding=1, stride=(2, 1))
-            self.dw5 = nn.Conv2D(16, 16, 5, padding=2, groups=16)        # rule 4c
+            self.dw5 = nn.Conv2D(16, 16, 5, padding=2, groups=16)        # flib depthwise
             self.pw = nn.Conv2D(16, 24, 1)                                 # rule 3e
             self.pw3 = nn.Conv2D(24, 18, 1)                                # rules 3c/3d
             self.pool = nn.AvgPool2D((4, 1))
