@@ -86,13 +86,19 @@ def depthwise_row_floats(ow, k, sx):
     return ((half + n // 2 if sx == 2 else n) + ROW_SLACK + 3) & ~3
 
 
+def pack_depthwise(weight, bias):
+    """Depthwise OIHW [C, 1, k, k] and a bias [C] -> packed [C, k k + 1]
+    (each channel's taps, then its bias), float32."""
+    taps = weight.reshape(weight.shape[0], -1)
+    return np.ascontiguousarray(np.concatenate([taps, np.reshape(bias, (-1, 1))], axis=1), np.float32)
+
+
 def fold_batch_norm(weight, gamma, beta, mean, var, eps):
     """Depthwise OIHW [C, 1, k, k] + inference batch norm -> packed [C, k k + 1]
-    (the taps times the norm's scale, then its bias), float32."""
+    (the taps times the norm's scale, then its bias; computed in float64)."""
     scale = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
-    taps = weight.reshape(weight.shape[0], -1).astype(np.float64) * scale[:, None]
-    bias = beta.astype(np.float64) - mean.astype(np.float64) * scale
-    return np.ascontiguousarray(np.concatenate([taps, bias[:, None]], axis=1), np.float32)
+    return pack_depthwise(weight.astype(np.float64) * scale[:, None, None, None],
+                          beta.astype(np.float64) - mean.astype(np.float64) * scale)
 
 
 def depthwise_reference(x, packed, k, strides, pads, act):
@@ -172,16 +178,24 @@ def _ints(attr):
     return [int(v) for v in attr]
 
 
-def _users(func):
-    """{call expression: how many bindings (and the result) use its variable}."""
+def _bindings(func):
+    """(binding value -> its variable, variable -> the binding values that read it)."""
     from tvm import relax
-    var_of, uses = {}, {}
+    var_of, readers = {}, {}
     for block in func.body.blocks:
         for binding in block.bindings:
             if isinstance(binding, relax.VarBinding):
                 var_of[binding.value] = binding.var
                 for v in relax.analysis.free_vars(binding.value):
-                    uses[v] = uses.get(v, 0) + 1
+                    readers.setdefault(v, []).append(binding.value)
+    return var_of, readers
+
+
+def _users(func):
+    """{call expression: how many bindings (and the result) use its variable}."""
+    from tvm import relax
+    var_of, readers = _bindings(func)
+    uses = {v: len(r) for v, r in readers.items()}
     for v in relax.analysis.free_vars(func.body.body):
         uses[v] = uses.get(v, 0) + 1
     return {call: uses.get(var, 0) for call, var in var_of.items()}
@@ -223,21 +237,13 @@ _EPILOGUE = {"relax.add", "relax.subtract", "relax.multiply", "relax.divide", "r
 def _quantized(func):
     """The binding values whose result reaches a ``relax.quantize`` through
     epilogue ops only (TVM would fuse all of them into one kernel)."""
-    from tvm import relax
-    var_of, consumers = {}, {}
-    for block in func.body.blocks:
-        for binding in block.bindings:
-            if isinstance(binding, relax.VarBinding):
-                var_of[binding.value] = binding.var
-                if isinstance(binding.value, relax.Call):
-                    for v in relax.analysis.free_vars(binding.value):
-                        consumers.setdefault(v, []).append(binding.value)
+    from .qnn import _op_name
+    var_of, readers = _bindings(func)
 
     def reaches(var, depth):
-        for user in consumers.get(var, ()):
-            name = getattr(user.op, "name", "")
-            if name == "relax.quantize" or (depth and name in _EPILOGUE and user in var_of
-                                            and reaches(var_of[user], depth - 1)):
+        for user in readers.get(var, ()):
+            name = _op_name(user)
+            if name == "relax.quantize" or (depth and name in _EPILOGUE and reaches(var_of[user], depth - 1)):
                 return True
         return False
     return {value for value, var in var_of.items() if reaches(var, 6)}
@@ -281,9 +287,7 @@ def fold_depthwise(func):
         out_shape = [int(d) for d in m[bias].ty.shape.values]
         if beta.dtype != np.float32 or beta.size != weight.shape[0] or out_shape != [1, weight.shape[0], 1, 1]:
             return None
-        beta = beta.ravel()
-        one = np.ones_like(beta)
-        return fold_batch_norm(weight, one, beta, np.zeros_like(beta), one, eps=0.0)
+        return pack_depthwise(weight, beta.ravel())
 
     def folded(expr, m, base, y, act, root, inner, users, quantized):
         attrs, data = m[conv].attrs, m[x]

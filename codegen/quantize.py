@@ -215,15 +215,18 @@ def correct_biases(qdq_path, fp32_path, input_name, batches, log):
         if dq is not None and dq.op_type == "DequantizeLinear" and dq.input[0] in inits:
             layers.append((n.name, n.output[0], inits[dq.input[0]],
                            numpy_helper.to_array(inits[dq.input[1]]).astype(np.float64)))
-    reference = channel_means(fp32, input_name, [t for _, t, _, _ in layers], batches)
+    tensors = [t for _, t, _, _ in layers]
+    reference = channel_means(fp32, input_name, tensors, batches)
+    shift = {t: m - reference[t] for t, m in channel_means(qdq, input_name, tensors[:1], batches).items()}
     done = []
-    for name, tensor, bias, scale in layers:
-        before = channel_means(qdq, input_name, [tensor], batches)[tensor] - reference[tensor]
+    for i, (name, tensor, bias, scale) in enumerate(layers):
+        before = shift[tensor]
         value = numpy_helper.to_array(bias).astype(np.int64) - np.round(before / scale).astype(np.int64)
         bias.CopyFrom(numpy_helper.from_array(np.clip(value, -2 ** 31, 2 ** 31 - 1).astype(np.int32), bias.name))
-        after = channel_means(qdq, input_name, [tensor], batches)[tensor] - reference[tensor]
+        # one run: this layer's shift after its correction, the next one's before its own
+        shift = {t: m - reference[t] for t, m in channel_means(qdq, input_name, tensors[i:i + 2], batches).items()}
         done.append({"layer": name, "mean_abs_shift_before": float(np.abs(before).mean()),
-                     "mean_abs_shift_after": float(np.abs(after).mean())})
+                     "mean_abs_shift_after": float(np.abs(shift[tensor]).mean())})
         log("bias correction %2d/%d %-32s mean |shift| %.5f -> %.5f"
             % (len(done), len(layers), name, done[-1]["mean_abs_shift_before"], done[-1]["mean_abs_shift_after"]))
     onnx.save(qdq, qdq_path)

@@ -15,7 +15,7 @@
  * void depthwise_f32_k<K>s<S>(const float *const *rows, const float *w,
  *                             float *out, int32_t strips,
  *                             int32_t half_bytes, int32_t act)
- *   for 16 strips x 16 columns ox:
+ *   for ox < 16 strips:
  *   out[ox] = act(w[K K] + sum_{ky, kx} w[ky K + kx] * rows[ky][tap(kx) + ox])
  *   tap(kx) = kx for S = 1; for S = 2 the rows are de-interleaved: even kx at
  *   kx / 2, odd kx at half_bytes / 4 + kx / 2.

@@ -118,7 +118,7 @@ static void load_row(float *dst, const float *x, int32_t h, int32_t wd, int32_t 
 int32_t codegen_f32_depthwise(const float *restrict x, const float *restrict w, float *restrict y, int32_t c,
                               int32_t h, int32_t wd, int32_t k, int32_t sy, int32_t sx, int32_t pt,
                               int32_t pl, int32_t oh, int32_t ow, int32_t act) {
-  /* padded columns a row needs: the last output's window, whole vectors */
+  /* padded columns a row needs: up to the last output's window */
   const int32_t n = (ow - 1) * sx + k;
   const int32_t half = ((n + 1) / 2 + 3) & ~3;  /* odd columns' offset (sx == 2) */
   const int32_t row_floats = ((sx == 2 ? half + n / 2 : n) + ROW_SLACK + 3) & ~3;
@@ -134,6 +134,11 @@ int32_t codegen_f32_depthwise(const float *restrict x, const float *restrict w, 
   for (int32_t j = 0; j < k * row_floats; j += 4) {
     vst1q_f32(ring + j, vdupq_n_f32(0.0f));
   }
+  /* 16-column strips in Helium assembly where it has the kernel, the rest
+     (from column done on) in the vector loop */
+  strip_fn *const strips = k == 3 ? (sx == 1 ? depthwise_f32_k3s1 : depthwise_f32_k3s2)
+                         : k == 5 ? (sx == 1 ? depthwise_f32_k5s1 : depthwise_f32_k5s2) : 0;
+  const int32_t done = strips ? ow / 16 * 16 : 0;
   for (int32_t ch = 0; ch < c; ch++) {
     const float *xc = x + ch * h * wd, *wc = w + ch * (ntaps + 1);
     float *yc = y + ch * oh * ow;
@@ -148,13 +153,8 @@ int32_t codegen_f32_depthwise(const float *restrict x, const float *restrict w, 
         row[ky] = ring + (r0 + ky) % k * row_floats;
       }
       float *out = yc + oy * ow;
-      /* 16-column strips in Helium assembly where it has the kernel */
-      strip_fn *strips = k == 3 ? (sx == 1 ? depthwise_f32_k3s1 : depthwise_f32_k3s2)
-                       : k == 5 ? (sx == 1 ? depthwise_f32_k5s1 : depthwise_f32_k5s2) : 0;
-      int32_t done = 0;
       if (strips) {
         strips(row, wc, out, ow / 16, half * 4, act);
-        done = ow / 16 * 16;
       }
       depthwise_row(row, half, wc, out, done, ow, k, sx, act);
     }
