@@ -207,6 +207,15 @@ def _i32(a):
     return relax.const(np.ascontiguousarray(np.asarray(a, np.int64).astype(np.int32)), "int32")
 
 
+def _i8(a):
+    """Per-channel shifts (1..62) as one byte each: a quarter of int32's weight bytes."""
+    from tvm import relax
+    a = np.asarray(a, np.int64)
+    if a.size and (a.min() < 1 or a.max() > 62):
+        raise ValueError("requantization shift outside 1..62")
+    return relax.const(np.ascontiguousarray(a.astype(np.int8)), "int8")
+
+
 def _params(values):
     import tvm
     from tvm import relax
@@ -227,12 +236,12 @@ def library_conv(data, weight, bias, real, zx, zy, strides, pads, out_hw, groups
     if groups != 1:
         symbol = DEPTHWISE
         args = [relax.const(np.ascontiguousarray(weight.reshape(-1)), "int8"), _i32(bias), _i32(mult),
-                _i32(shift), table]
+                _i8(shift), table]
         params = [shape[1], shape[2], shape[3], kh, kw, strides[0], strides[1], top, left, out_h,
                   out_w, zx, zy]
     else:
         args = [relax.const(pack_conv(weight), "int8"), _i32(_even(bias)), _i32(_even(mult)),
-                _i32(_even(shift)), table]
+                _i8(_even(shift)), table]
         if (kh, kw) == (1, 1) and tuple(strides) == (1, 1) and not any(pads):
             symbol, params = POINTWISE, [shape[1], cout, shape[2] * shape[3], zy]
         else:
@@ -254,7 +263,7 @@ def library_matmul(data, weight, bias, real, zy, lut=IDENTITY_LUT):
     rows = int(np.prod(shape[:-1]))
     mult, shift = quant_multiplier(real)
     args = [data, relax.const(pack_pointwise(weight.T), "int8"), _i32(_even(bias)), _i32(_even(mult)),
-            _i32(_even(shift)), relax.const(np.asarray(lut, np.int8), "int8")] + _params([rows, k, n, zy])
+            _i8(_even(shift)), relax.const(np.asarray(lut, np.int8), "int8")] + _params([rows, k, n, zy])
     return relax.call_dps_packed(relax.ExternFunc(MATMUL), relax.Tuple(args),
                                  relax.TensorType(shape[:-1] + [n], "int8"))
 

@@ -16,7 +16,8 @@
  *   y = lut[q + 128]
  *
  * the single-rounding requantization of TFLM/CMSIS-NN (TFLITE_SINGLE_ROUNDING /
- * CMSIS_NN_USE_SINGLE_ROUNDING): mult in [2^30, 2^31), 1 <= shift <= 62. acc
+ * CMSIS_NN_USE_SINGLE_ROUNDING): mult in [2^30, 2^31), 1 <= shift <= 62 (one
+ * byte per channel: the 62 fits, and the weights blob is 3 bytes a channel smaller). acc
  * starts at bias[o], which holds the input zero point's share (-zx * sum w),
  * so the sums run over the raw int8 values. The table is the quantized
  * activation that followed the convolution in the QDQ model (hard-swish,
@@ -242,7 +243,7 @@ _Static_assert(TILE_PIXELS_MAX * 4 == 192, "groups_2x3 stores the second row 192
  * tile, all output channels, written to y + o * pixels (the tile's first pixel). */
 static void tile_product(const int8_t *tile, int32_t n, int32_t group, int32_t chunks,
                          const int8_t *w, const int32_t *bias, const int32_t *mult,
-                         const int32_t *shift, const int8_t *lut, int32_t zy, int32_t cout,
+                         const int8_t *shift, const int8_t *lut, int32_t zy, int32_t cout,
                          int32_t pixels, int8_t *y)
 {
     const int32_t step = 16 * group;
@@ -291,7 +292,7 @@ static inline int32_t group_for(int32_t tile_pixels)
 
 int32_t codegen_s8_pointwise(const int8_t *restrict x, const int8_t *restrict w,
                              const int32_t *restrict bias, const int32_t *restrict mult,
-                             const int32_t *restrict shift, const int8_t *restrict lut,
+                             const int8_t *restrict shift, const int8_t *restrict lut,
                              int8_t *restrict y, int32_t cin, int32_t cout, int32_t pixels,
                              int32_t zy)
 {
@@ -327,7 +328,7 @@ int32_t codegen_s8_pointwise(const int8_t *restrict x, const int8_t *restrict w,
 
 int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
                         const int32_t *restrict bias, const int32_t *restrict mult,
-                        const int32_t *restrict shift, const int8_t *restrict lut,
+                        const int8_t *restrict shift, const int8_t *restrict lut,
                         int8_t *restrict y, int32_t cin, int32_t height, int32_t width,
                         int32_t cout, int32_t kernel_h, int32_t kernel_w, int32_t stride_h,
                         int32_t stride_w, int32_t pad_top, int32_t pad_left, int32_t out_h,
@@ -383,7 +384,7 @@ int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
 
 int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
                           const int32_t *restrict bias, const int32_t *restrict mult,
-                          const int32_t *restrict shift, const int8_t *restrict lut,
+                          const int8_t *restrict shift, const int8_t *restrict lut,
                           int8_t *restrict y, int32_t rows, int32_t k, int32_t n, int32_t zy)
 {
     const int32_t stride = (k + 15) / 16 * 16, chunks = stride / 16;
@@ -501,7 +502,7 @@ static inline void dw_block(const int8_t *rows, int32_t row_bytes, const int32_t
 
 int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
                              const int32_t *restrict bias, const int32_t *restrict mult,
-                             const int32_t *restrict shift, const int8_t *restrict lut,
+                             const int8_t *restrict shift, const int8_t *restrict lut,
                              int8_t *restrict y, int32_t channels, int32_t height, int32_t width,
                              int32_t kernel_h, int32_t kernel_w, int32_t stride_h, int32_t stride_w,
                              int32_t pad_top, int32_t pad_left, int32_t out_h, int32_t out_w,
@@ -573,7 +574,7 @@ static inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, int32_
 
 int32_t codegen_s8_pointwise(const int8_t *restrict x, const int8_t *restrict w,
                              const int32_t *restrict bias, const int32_t *restrict mult,
-                             const int32_t *restrict shift, const int8_t *restrict lut,
+                             const int8_t *restrict shift, const int8_t *restrict lut,
                              int8_t *restrict y, int32_t cin, int32_t cout, int32_t pixels,
                              int32_t zy)
 {
@@ -591,7 +592,7 @@ int32_t codegen_s8_pointwise(const int8_t *restrict x, const int8_t *restrict w,
 }
 int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
                              const int32_t *restrict bias, const int32_t *restrict mult,
-                             const int32_t *restrict shift, const int8_t *restrict lut,
+                             const int8_t *restrict shift, const int8_t *restrict lut,
                              int8_t *restrict y, int32_t channels, int32_t height, int32_t width,
                              int32_t kernel_h, int32_t kernel_w, int32_t stride_h, int32_t stride_w,
                              int32_t pad_top, int32_t pad_left, int32_t out_h, int32_t out_w,
@@ -617,7 +618,7 @@ int32_t codegen_s8_depthwise(const int8_t *restrict x, const int8_t *restrict w,
 }
 int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
                         const int32_t *restrict bias, const int32_t *restrict mult,
-                        const int32_t *restrict shift, const int8_t *restrict lut,
+                        const int8_t *restrict shift, const int8_t *restrict lut,
                         int8_t *restrict y, int32_t cin, int32_t height, int32_t width,
                         int32_t cout, int32_t kernel_h, int32_t kernel_w, int32_t stride_h,
                         int32_t stride_w, int32_t pad_top, int32_t pad_left, int32_t out_h,
@@ -648,7 +649,7 @@ int32_t codegen_s8_conv(const int8_t *restrict x, const int8_t *restrict w,
 }
 int32_t codegen_s8_matmul(const int8_t *restrict x, const int8_t *restrict w,
                           const int32_t *restrict bias, const int32_t *restrict mult,
-                          const int32_t *restrict shift, const int8_t *restrict lut,
+                          const int8_t *restrict shift, const int8_t *restrict lut,
                           int8_t *restrict y, int32_t rows, int32_t k, int32_t n, int32_t zy)
 {
     const int32_t chunks = (k + 15) / 16;

@@ -9,7 +9,8 @@
 typedef struct {
     int kind; /* 0 pointwise, 1 depthwise, 2 conv, 3 matmul */
     const int8_t *x, *w, *lut, *expected;
-    const int32_t *bias, *mult, *shift;
+    const int32_t *bias, *mult;
+    const int8_t *shift; /* 1..62: one byte per channel */
     int32_t n_out;    /* output bytes */
     int32_t p[14];    /* the kernel's int32 parameters, in order */
 } s8_case_t;
@@ -17,21 +18,21 @@ typedef struct {
 extern const s8_case_t s8_cases[];
 extern const int s8_num_cases;
 int32_t codegen_s8_pointwise(const int8_t *x, const int8_t *w, const int32_t *bias,
-                             const int32_t *mult, const int32_t *shift, const int8_t *lut,
+                             const int32_t *mult, const int8_t *shift, const int8_t *lut,
                              int8_t *y, int32_t cin, int32_t cout, int32_t pixels, int32_t zy);
 int32_t codegen_s8_depthwise(const int8_t *x, const int8_t *w, const int32_t *bias,
-                             const int32_t *mult, const int32_t *shift, const int8_t *lut,
+                             const int32_t *mult, const int8_t *shift, const int8_t *lut,
                              int8_t *y, int32_t channels, int32_t height, int32_t width,
                              int32_t kernel_h, int32_t kernel_w, int32_t stride_h, int32_t stride_w,
                              int32_t pad_top, int32_t pad_left, int32_t out_h, int32_t out_w,
                              int32_t zx, int32_t zy);
 int32_t codegen_s8_conv(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                        const int32_t *shift, const int8_t *lut, int8_t *y, int32_t cin,
+                        const int8_t *shift, const int8_t *lut, int8_t *y, int32_t cin,
                         int32_t height, int32_t width, int32_t cout, int32_t kernel_h,
                         int32_t kernel_w, int32_t stride_h, int32_t stride_w, int32_t pad_top,
                         int32_t pad_left, int32_t out_h, int32_t out_w, int32_t zx, int32_t zy);
 int32_t codegen_s8_matmul(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                          const int32_t *shift, const int8_t *lut, int8_t *y, int32_t rows, int32_t k,
+                          const int8_t *shift, const int8_t *lut, int8_t *y, int32_t rows, int32_t k,
                           int32_t n, int32_t zy);
 
 static int8_t out[65536 + 16];

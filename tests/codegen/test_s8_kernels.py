@@ -144,13 +144,13 @@ def write_cases(path, cases):
         rows = []
         for i, (kind, params, x, w, bias, mult, shift, lut, expected) in enumerate(cases):
             for name, ctype, values in (("x", "int8_t", x), ("w", "int8_t", w), ("b", "int32_t", bias),
-                                        ("m", "int32_t", mult), ("s", "int32_t", shift),
+                                        ("m", "int32_t", mult), ("s", "int8_t", shift),
                                         ("l", "int8_t", lut), ("e", "int8_t", expected)):
                 f.write(_c_array("%s%d" % (name, i), ctype, values))
             rows.append("{%d, x%d, w%d, l%d, e%d, b%d, m%d, s%d, %d, {%s}}"
                         % (kind, i, i, i, i, i, i, i, expected.size, ", ".join(str(int(p)) for p in params)))
         f.write("typedef struct { int kind; const int8_t *x, *w, *lut, *expected; const int32_t *bias, "
-                "*mult, *shift; int32_t n_out; int32_t p[14]; } s8_case_t;\n")
+                "*mult; const int8_t *shift; int32_t n_out; int32_t p[14]; } s8_case_t;\n")
         f.write("const s8_case_t s8_cases[] = {\n    %s\n};\n" % ",\n    ".join(rows))
         f.write("const int s8_num_cases = %d;\n" % len(cases))
 
