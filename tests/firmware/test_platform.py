@@ -143,8 +143,8 @@ def weights_object(build, name, weights):
 
 def test_onchip_layout_puts_weights_in_qspi_and_the_arena_in_sram(build):
     """memory=onchip (corstone300_onchip.ld): read-only data in the QSPI flash,
-    which QEMU loads from the ELF like any segment, large buffers in SRAM,
-    nothing in DDR; the CRC read back on the device matches."""
+    which QEMU loads from the ELF like any segment, the arena in SRAM, the
+    app's buffers in DTCM, nothing in DDR; the CRC read back on the device matches."""
     weights = bytes((i * 131 + 7) % 253 for i in range(3 << 20))
     blob = weights_object(build, "onchip", weights)
     elf = build("blob_check_onchip", [os.path.join(HERE, "blob_check.c")], [blob], ONCHIP_LDFLAGS)
@@ -162,8 +162,8 @@ def test_onchip_layout_puts_weights_in_qspi_and_the_arena_in_sram(build):
     symbols = dict(line.split()[::-2] for line in subprocess.run(
         ["arm-none-eabi-nm", elf], capture_output=True, text=True, check=True).stdout.splitlines()
         if len(line.split()) == 3)
-    for start in ("__model_arena_start", "__ddr_bss_start"):  # large buffers: SSE-300 SRAM
-        assert 0x31000000 <= int(symbols[start], 16) < 0x31200000, start
+    assert 0x31000000 <= int(symbols["__model_arena_start"], 16) < 0x31200000  # SSE-300 SRAM
+    assert 0x30000000 <= int(symbols["__ddr_bss_start"], 16) < 0x30080000      # DTCM
 
 
 def test_onchip_layout_fails_the_link_with_one_clear_line_when_weights_do_not_fit(build):
