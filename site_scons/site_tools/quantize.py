@@ -3,6 +3,8 @@
 Builders
   env.Quantize("build/quant/<model>/model.qdq.onnx",
                [inference model files, meta.json, dict.txt], CALIB=[label-file nodes],
+               SELECT={"val": label node, "real_val": label node}, SELECT_LIMIT=600,
+               MAX_DROP={"val": 0.005, "real_val": 0.01},
                EVAL={"real_val": label node, "test": label node}, CALIB_COUNT=200,
                EVAL_LIMIT=600)
       -> model.qdq.onnx, report.json (per-layer sensitivity, which layers stay
@@ -24,9 +26,13 @@ VERSIONED = ("onnxruntime", "onnx", "paddle2onnx", "paddlepaddle")
 
 
 def _options(env):
+    max_drop = env.get("MAX_DROP", 0.005)
     return {"calib_count": int(env.get("CALIB_COUNT", 200)),
             "select_count": int(env.get("SELECT_COUNT", 300)),
-            "max_drop": float(env.get("MAX_DROP", 0.005)),
+            "select_limit": int(env.get("SELECT_LIMIT", 0) or 0),
+            "max_drop": sorted((str(k), float(v)) for k, v in max_drop.items())
+            if isinstance(max_drop, dict) else [("", float(max_drop))],
+            "order": str(env.get("SELECT_ORDER", "graph")),
             "percentile": float(env.get("PERCENTILE", 99.99)),
             "bias_correction_count": int(env.get("BIAS_CORRECTION_COUNT", 100)),
             "eval_limit": int(env.get("EVAL_LIMIT", 0) or 0)}
@@ -40,12 +46,15 @@ def _labels(env, key):
 def _emitter(target, source, env):
     out_dir = os.path.dirname(target[0].abspath)
     targets = [env.File(os.path.join(out_dir, name)) for name in OUTPUTS]
-    labels = [n for _, n in _labels(env, "CALIB")] + [n for _, n in sorted(_labels(env, "EVAL"))]
+    labels = [n for _, n in _labels(env, "CALIB")] + [n for _, n in _labels(env, "SELECT")] \
+        + [n for _, n in sorted(_labels(env, "EVAL"))]
+    labels = list(dict.fromkeys(labels))  # a split may both select and be reported
     versions = {name: pyaction.dist_version(name) for name in VERSIONED}
     code = pyaction.python_sources(env, "codegen/quantize.py")
     extra = labels + splitnodes.label_images(env, labels) + code + [
         env.Value(sorted(_options(env).items())),
         env.Value(sorted((str(k), str(n)) for k, n in _labels(env, "EVAL"))),
+        env.Value([(str(k), str(n)) for k, n in _labels(env, "SELECT")]),
         env.Value(sorted(versions.items()))]
     return targets, list(source) + extra
 
@@ -58,8 +67,13 @@ def _argv(target, source, env):
         raise ValueError("Quantize needs the inference model files as sources")
     argv = ["--model-dir", os.path.dirname(models[0].path), "--out", os.path.dirname(target[0].path),
             "--calib-count", opts["calib_count"], "--select-count", opts["select_count"],
-            "--max-drop", opts["max_drop"], "--percentile", opts["percentile"],
+            "--order", opts["order"], "--percentile", opts["percentile"],
             "--bias-correction-count", opts["bias_correction_count"]]
+    for name, drop in opts["max_drop"]:
+        argv += ["--max-drop", "%s=%r" % (name, drop) if name else repr(drop)]
+    select_limit = ":%d" % opts["select_limit"] if opts["select_limit"] else ""
+    for name, node in _labels(env, "SELECT"):
+        argv += ["--select", "%s=%s%s" % (name, node.path, select_limit)]
     for _, node in _labels(env, "CALIB"):
         argv += ["--calib", node.path]
     limit = ":%d" % opts["eval_limit"] if opts["eval_limit"] else ""

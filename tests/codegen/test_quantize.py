@@ -48,19 +48,49 @@ def test_images_are_taken_in_turn_from_each_file(tmp_path):
                      "b/002.png", "b/003.png"]
 
 
-def test_selection_keeps_the_fewest_sensitive_layers_fp32():
+def test_selection_keeps_the_fewest_first_layers_fp32():
     order = ["c0", "c1", "c2", "c3", "c4", "c5"]
+    one = lambda acc: {"s": acc}  # noqa: E731
     # accuracy rises by 0.1 per fp32 layer up to 3, then stays
-    evaluate = lambda fp32: 0.6 + 0.1 * min(len(fp32), 3)  # noqa: E731
-    count, tried = quantize.select_fp32_layers(order, evaluate, 0.9, 0.0, lambda m: None)
-    assert count == 3
-    assert tried[3] == pytest.approx(0.9) and tried[2] < 0.9
-    count, _ = quantize.select_fp32_layers(order, evaluate, 0.9, 0.15, lambda m: None)
+    evaluate = lambda fp32: one(0.6 + 0.1 * min(len(fp32), 3))  # noqa: E731
+    count, tried = quantize.select_fp32_layers(order, evaluate, one(0.9), one(0.0), lambda m: None)
+    assert count == 3 and sorted(tried) == [0, 1, 2, 3]  # a scan from 0 up, stopping at the first
+    assert tried[3]["s"] == pytest.approx(0.9) and tried[2]["s"] < 0.9
+    count, _ = quantize.select_fp32_layers(order, evaluate, one(0.9), one(0.15), lambda m: None)
     assert count == 2  # 0.8 is within 0.15 of 0.9
-    count, tried = quantize.select_fp32_layers(order, lambda fp32: 0.5, 0.9, 0.0, lambda m: None)
-    assert count is None  # even all but one layer fp32 is not good enough: said, not hidden
-    count, tried = quantize.select_fp32_layers(order, lambda fp32: 0.95, 0.9, 0.0, lambda m: None)
+    count, tried = quantize.select_fp32_layers(order, lambda fp32: one(0.5), one(0.9), one(0.0), lambda m: None)
+    assert count is None and sorted(tried) == list(range(6))  # never good enough: said, not hidden
+    count, tried = quantize.select_fp32_layers(order, lambda fp32: one(0.95), one(0.9), one(0.0), lambda m: None)
     assert count == 0 and list(tried) == [0]
+
+
+def test_selection_is_not_fooled_by_a_count_that_reads_worse_than_a_smaller_one():
+    """Accuracy is not monotonic in the count (measured on the released
+    recognizer): the scan takes the first count that passes, not a later one."""
+    reads = {0: 0.5, 1: 0.9, 2: 0.7, 3: 0.9}
+    count, _ = quantize.select_fp32_layers(list("abcd"), lambda fp32: {"s": reads[len(fp32)]},
+                                           {"s": 0.9}, {"s": 0.0}, lambda m: None)
+    assert count == 1
+
+
+def test_every_selection_source_must_stay_within_its_own_drop():
+    """Two sources: the count passes only when both do, each against its own
+    allowed drop (rendered 0.5 points, real 1 point in the SConstruct)."""
+    fp32 = {"rendered": 0.95, "real": 0.93}
+    drops = {"rendered": 0.005, "real": 0.01}
+    reads = {0: {"rendered": 0.96, "real": 0.80}, 1: {"rendered": 0.93, "real": 0.925},
+             2: {"rendered": 0.951, "real": 0.921}, 3: {"rendered": 0.95, "real": 0.93}}
+    count, tried = quantize.select_fp32_layers(list("abcd"), lambda fp32: reads[len(fp32)], fp32, drops,
+                                               lambda m: None)
+    assert count == 2  # 0: real too low; 1: rendered too low; 2: both within
+    assert quantize.drop_margin(reads[2], fp32, drops) == pytest.approx(0.001)
+    assert quantize.drops_for(["a", "b"], 0.02) == {"a": 0.02, "b": 0.02}
+    assert quantize.drops_for(["a", "b"], {"": 0.02, "b": 0.1}) == {"a": 0.02, "b": 0.1}
+    with pytest.raises(CodegenError, match="no such selection source"):
+        quantize.drops_for(["a"], {"c": 0.1})
+    assert quantize.parse_max_drop(["0.01", "real_val=0.02"]) == {"": 0.01, "real_val": 0.02}
+    with pytest.raises(CodegenError, match="expected"):
+        quantize.parse_max_drop(["real_val=lots"])
 
 
 def test_mean_kl_is_zero_for_equal_outputs_and_positive_otherwise():
@@ -136,7 +166,26 @@ def test_quantizes_every_layer_but_the_ones_selection_keeps(small_recognizer, tm
             assert weight is None or weight.op_type != "DequantizeLinear"
     ev = report["evaluations"]["held"]
     assert ev["count"] == 6 and 0.0 <= ev["same_text"] <= 1.0
-    assert report["calibration"]["count"] == 8 and report["selection"]["count"] == 6
+    assert report["calibration"]["count"] == 8
+    assert report["selection"]["sources"] == {"calibration files": 6}
+    assert report["selection"]["order"] == "graph"
+
+
+def test_named_selection_sources_leave_the_calibration_images_out(small_recognizer, tmp_path):
+    """--select NAME=LABELS: each source is judged on its own; images that
+    calibration took never select (the calibration file itself as a source
+    keeps only its 14 - 8 others); an unknown --max-drop name is one error."""
+    model_dir, calib, held = small_recognizer
+    report = quantized(small_recognizer, tmp_path / "q", select=["rest=" + calib, "held=" + held],
+                       max_drop={"": 1.0, "held": 1.0})
+    assert report["selection"]["sources"] == {"rest": 6, "held": 6}
+    assert report["selection"]["max_drop"] == {"rest": 1.0, "held": 1.0}
+    assert set(report["selection"]["tried"]["0"]) == {"rest", "held"}
+    assert report["fp32_layers"] == []  # everything passes a drop of 1.0
+    with pytest.raises(CodegenError, match="no such selection source"):
+        quantized(small_recognizer, tmp_path / "bad", select=["held=" + held], max_drop={"other": 0.1})
+    with pytest.raises(CodegenError, match="no selection images left in rest"):
+        quantized(small_recognizer, tmp_path / "bad2", select=["rest=%s:8" % calib])
 
 
 def test_a_generous_budget_quantizes_all_and_outputs_are_deterministic(small_recognizer, tmp_path):
@@ -152,8 +201,10 @@ def test_bias_correction_takes_out_each_int8_convolutions_mean_error(small_recog
     import onnx
     from onnx import numpy_helper
     plain = quantized(small_recognizer, tmp_path / "plain", max_drop=1.0, bias_correction_count=0)
-    report = quantized(small_recognizer, tmp_path / "bc", max_drop=1.0, bias_correction_count=8)
-    assert plain["bias_correction"] == {"images": 0, "layers": []}
+    report = quantized(small_recognizer, tmp_path / "bc", max_drop=1.0, bias_correction_count=8,
+                       bias_correction="always")
+    assert plain["bias_correction"]["images"] == 0 and plain["bias_correction"]["layers"] == []
+    assert not plain["bias_correction"]["kept"] and report["bias_correction"]["kept"]
     corrected = report["bias_correction"]["layers"]
     # the three int8 convolutions in graph order (the head is a Gemm: not corrected)
     assert report["bias_correction"]["images"] == 8 and len(corrected) == 3
@@ -167,6 +218,15 @@ def test_bias_correction_takes_out_each_int8_convolutions_mean_error(small_recog
     assert changed and all(numpy_helper.to_array(i).dtype == np.int32
                            for i in b.graph.initializer if i.name in changed)
     assert [n.op_type for n in a.graph.node] == [n.op_type for n in b.graph.node]
+
+
+def test_bias_correction_is_kept_only_when_the_selection_reads_better(small_recognizer, tmp_path):
+    report = quantized(small_recognizer, tmp_path / "auto", max_drop=1.0, bias_correction_count=8)
+    bc = report["bias_correction"]
+    margin = lambda acc: quantize.drop_margin(acc, report["selection"]["fp32_word_acc"],  # noqa: E731
+                                              report["selection"]["max_drop"])
+    assert bc["kept"] == (margin(bc["selection_corrected"]) > margin(bc["selection_uncorrected"]))
+    assert bc["selection"] == (bc["selection_corrected"] if bc["kept"] else bc["selection_uncorrected"])
 
 
 def test_too_few_calibration_images_is_one_error(small_recognizer, tmp_path):
