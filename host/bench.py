@@ -293,9 +293,9 @@ def _int8_markdown(s, variant, mark):
     for split, a in s["accuracy"].items():
         key = "drop_test" if split == "test" else "drop_real_val" if split == "real_val" else None
         limit = t["drop_test_points"] if split == "test" else t["drop_real_val_points"]
-        lines.append("| word accuracy, %s (%d images) | %.4f | %.4f (-%.2f points, same text %.1f%%) | "
+        lines.append("| word accuracy, %s (%d images) | %.4f | %.4f (%+.2f points, same text %.1f%%) | "
                      "<= -%.1f points | %s |" % (split, a["images"], a["fp32_word_acc"], a["int8_word_acc"],
-                                                 a["drop_points"], 100 * a["same_text"], limit,
+                                                 -a["drop_points"], 100 * a["same_text"], limit,
                                                  flag(key) if key else "-"))
     lines += ["", "### Per kernel: %s" % s["variant"], "",
               "| # | kernel | ops | MACs | instructions | instr/MAC | share |",
