@@ -58,6 +58,7 @@ from .errors import CodegenError, clear_outputs, run_step
 
 OUTPUTS = ("model.qdq.onnx", "report.json")
 QUANTIZED_OPS = ("Conv", "MatMul", "Gemm")
+DEFAULT_MAX_DROP = 0.005  # word accuracy a selection source may lose, unless told otherwise
 
 
 # ---------------------------------------------------------------------------
@@ -309,22 +310,23 @@ def _named_label_files(specs, flag):
 
 def drops_for(sources, max_drop):
     """{source: allowed drop}: max_drop a fraction for all, or a {NAME: fraction}
-    whose key "" (or missing names) falls back to 0.005."""
+    whose key "" (or missing names) falls back to DEFAULT_MAX_DROP."""
     if not isinstance(max_drop, dict):
         return {s: float(max_drop) for s in sources}
     unknown = sorted(set(max_drop) - set(sources) - {""})
     if unknown:
         raise CodegenError("--max-drop for %s: no such selection source (have %s)"
                            % (", ".join(unknown), ", ".join(sources)))
-    return {s: float(max_drop.get(s, max_drop.get("", 0.005))) for s in sources}
+    return {s: float(max_drop.get(s, max_drop.get("", DEFAULT_MAX_DROP))) for s in sources}
 
 
 ORDERS = ("graph", "sensitivity")
 
 
 def run(model_dir, out_dir, calib, calib_count=200, select_count=300, sensitivity_count=64,
-        max_drop=0.005, percentile=99.99, evals=(), shape=None, log=print, bias_correction_count=100,
+        max_drop=DEFAULT_MAX_DROP, percentile=99.99, evals=(), shape=None, log=print, bias_correction_count=100,
         select=(), order="graph", bias_correction="auto"):
+    import shutil
     import tempfile
     from model.files import write_atomic
     if order not in ORDERS:
@@ -394,8 +396,7 @@ def run(model_dir, out_dir, calib, calib_count=200, select_count=300, sensitivit
         count, tried = select_fp32_layers(candidates, evaluate, fp32_acc, drops, log)
         met = count is not None
         if not met:
-            count = len(candidates) - 1
-            tried.setdefault(count, evaluate(candidates[:count]))
+            count = len(candidates) - 1  # the scan's last count: in tried already
             log("quantize: warning: even with %d of %d layers fp32 a selection source reads more "
                 "than its allowed drop below fp32; keeping that model" % (count, len(candidates)))
         fp32_layers = candidates[:count]
@@ -407,7 +408,6 @@ def run(model_dir, out_dir, calib, calib_count=200, select_count=300, sensitivit
         bias = {"images": 0, "layers": [], "kept": False, "selection": tried[count]}
         if bias_correction_count > 0:
             corrected_path = os.path.join(work, "corrected.onnx")
-            import shutil
             shutil.copyfile(qdq_path, corrected_path)
             layers = correct_biases(corrected_path, fp32_path, input_name, calib_x[:bias_correction_count], log)
             if layers:
@@ -475,7 +475,7 @@ def compare(ref, out, labels, prep):
 
 def parse_max_drop(values):
     """['0.005', 'real_val=0.01'] -> {"": 0.005, "real_val": 0.01}."""
-    out = {"": 0.005}
+    out = {"": DEFAULT_MAX_DROP}
     for value in values:
         name, sep, number = value.rpartition("=")
         try:
@@ -516,8 +516,8 @@ def main(argv=None):
                     help="a selection source (repeatable; its calibration images left out); default: "
                          "the calibration files' next --select-count images")
     ap.add_argument("--max-drop", action="append", default=[], metavar="[NAME=]FRACTION",
-                    help="word accuracy a selection source may lose against fp32 (default 0.005; "
-                         "NAME= for one source)")
+                    help="word accuracy a selection source may lose against fp32 (default %s; "
+                         "NAME= for one source)" % DEFAULT_MAX_DROP)
     ap.add_argument("--order", choices=ORDERS, default="graph",
                     help="candidates kept fp32: the first layers in graph order, or the most "
                          "sensitive ones (KL of each layer int8 alone)")
